@@ -1,0 +1,121 @@
+//! Migrations, kept per backend under `migrations/<dialect>/`, applied in
+//! order and never edited once released: each applied file's checksum is
+//! stored, and a changed file stops the start.
+
+use sha2::{Digest, Sha256};
+use tabys_core::{Error, Result};
+
+use crate::{Db, Dialect};
+
+struct Migration {
+    version: i64,
+    name: &'static str,
+    sqlite: &'static str,
+    postgres: &'static str,
+}
+
+macro_rules! migrations {
+    ($($version:literal $name:literal),* $(,)?) => {
+        &[$(Migration {
+            version: $version,
+            name: $name,
+            sqlite: include_str!(concat!("../migrations/sqlite/", $name, ".sql")),
+            postgres: include_str!(concat!("../migrations/postgres/", $name, ".sql")),
+        }),*]
+    };
+}
+
+/// Every migration, oldest first. A new capability adds its file for both
+/// backends and a line here.
+const MIGRATIONS: &[Migration] = migrations![
+    1 "0001_foundation",
+];
+
+fn checksum(sql: &str) -> String {
+    hex::encode(Sha256::digest(sql.as_bytes()))
+}
+
+pub(crate) async fn run(db: &Db) -> Result<usize> {
+    let mut tx = db.begin().await?;
+    if db.dialect() == Dialect::Postgres {
+        // Two nodes starting together must not both migrate.
+        sqlx::query("SELECT pg_advisory_xact_lock(7001)")
+            .execute(&mut *tx)
+            .await?;
+    }
+    sqlx::raw_sql(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (
+            version BIGINT PRIMARY KEY,
+            name TEXT NOT NULL,
+            checksum TEXT NOT NULL,
+            applied_at BIGINT NOT NULL)",
+    )
+    .execute(&mut *tx)
+    .await?;
+    let applied: Vec<(i64, String)> =
+        sqlx::query_as("SELECT version, checksum FROM schema_migrations ORDER BY version")
+            .fetch_all(&mut *tx)
+            .await?;
+    let mut count = 0;
+    for m in MIGRATIONS {
+        let sql = match db.dialect() {
+            Dialect::Sqlite => m.sqlite,
+            Dialect::Postgres => m.postgres,
+        };
+        let sum = checksum(sql);
+        if let Some((_, stored)) = applied.iter().find(|(v, _)| *v == m.version) {
+            if *stored != sum {
+                return Err(Error::Internal(format!(
+                    "migration {} was changed after it was applied; add a new migration instead",
+                    m.name
+                )));
+            }
+            continue;
+        }
+        sqlx::raw_sql(sql).execute(&mut *tx).await.map_err(|e| {
+            Error::Internal(format!("migration {} failed: {e}", m.name))
+        })?;
+        sqlx::query(
+            "INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(m.version)
+        .bind(m.name)
+        .bind(sum)
+        .bind(db.now().millis())
+        .execute(&mut *tx)
+        .await?;
+        count += 1;
+    }
+    tx.commit().await?;
+    Ok(count)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_are_numbered_in_order_and_exist_for_both_backends() {
+        for (i, m) in MIGRATIONS.iter().enumerate() {
+            assert_eq!(m.version, i as i64 + 1, "{}", m.name);
+            assert!(m.name.starts_with(&format!("{:04}_", m.version)), "{}", m.name);
+            assert!(!m.sqlite.trim().is_empty() && !m.postgres.trim().is_empty());
+        }
+    }
+
+    #[test]
+    fn both_backends_create_the_same_tables() {
+        fn tables(sql: &str) -> Vec<String> {
+            let mut names: Vec<String> = sql
+                .lines()
+                .filter_map(|l| l.trim().strip_prefix("CREATE TABLE "))
+                .map(|rest| rest.split_whitespace().next().unwrap_or_default().to_string())
+                .collect();
+            names.sort();
+            names
+        }
+        for m in MIGRATIONS {
+            assert_eq!(tables(m.sqlite), tables(m.postgres), "{}", m.name);
+        }
+    }
+}

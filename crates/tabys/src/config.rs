@@ -1,0 +1,139 @@
+//! Settings: defaults, then a TOML file, then `TABYS_*` environment
+//! variables, then command-line flags. The database URL may hold a password,
+//! so it is only ever logged redacted.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use serde::Deserialize;
+
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    /// `sqlite://…` or `postgres://…`; by default a SQLite file in `data_dir`.
+    pub database_url: String,
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    /// Mark cookies Secure: set when served over HTTPS.
+    pub secure_cookies: bool,
+    /// `text` or `json` log lines.
+    pub log_format: String,
+    pub max_body_bytes: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            database_url: String::new(),
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("data"),
+            secure_cookies: false,
+            log_format: "text".into(),
+            max_body_bytes: 1024 * 1024,
+        }
+    }
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("database_url", &self.redacted_database_url())
+            .field("listen", &self.listen)
+            .field("data_dir", &self.data_dir)
+            .field("secure_cookies", &self.secure_cookies)
+            .field("log_format", &self.log_format)
+            .finish()
+    }
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+impl Settings {
+    pub fn load(file: Option<&Path>, data: Option<&Path>, listen: Option<SocketAddr>) -> anyhow::Result<Self> {
+        let mut s = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+                toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?
+            }
+            None => Settings::default(),
+        };
+        if let Some(v) = env("TABYS_DATABASE_URL") {
+            s.database_url = v;
+        }
+        if let Some(v) = env("TABYS_LISTEN") {
+            s.listen = v.parse().context("TABYS_LISTEN must be an address such as 127.0.0.1:8080")?;
+        }
+        if let Some(v) = env("TABYS_DATA_DIR") {
+            s.data_dir = v.into();
+        }
+        if let Some(v) = env("TABYS_SECURE_COOKIES") {
+            s.secure_cookies = matches!(v.as_str(), "1" | "true" | "yes");
+        }
+        if let Some(v) = env("TABYS_LOG_FORMAT") {
+            s.log_format = v;
+        }
+        if let Some(v) = env("TABYS_MAX_BODY_BYTES") {
+            s.max_body_bytes = v.parse().context("TABYS_MAX_BODY_BYTES must be a number")?;
+        }
+        if let Some(d) = data {
+            s.data_dir = d.to_path_buf();
+        }
+        if let Some(l) = listen {
+            s.listen = l;
+        }
+        if s.database_url.is_empty() {
+            s.database_url = format!("sqlite://{}", s.data_dir.join("tabys.db").display());
+        }
+        Ok(s)
+    }
+
+    /// The URL with any password replaced by `***`.
+    pub fn redacted_database_url(&self) -> String {
+        match url::Url::parse(&self.database_url) {
+            Ok(mut u) if u.password().is_some() => {
+                let _ = u.set_password(Some("***"));
+                u.to_string()
+            }
+            _ => self.database_url.clone(),
+        }
+    }
+
+    pub fn web(&self) -> tabys_web::WebConfig {
+        tabys_web::WebConfig { secure_cookies: self.secure_cookies, max_body_bytes: self.max_body_bytes }
+    }
+}
+
+pub fn init_logging(settings: &Settings) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if settings.log_format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn password_in_database_url_is_never_shown() {
+        let s = Settings { database_url: "postgres://app:s3cret@db.internal/tabys".into(), ..Settings::default() };
+        assert!(!format!("{s:?}").contains("s3cret"));
+        assert!(s.redacted_database_url().contains("***"));
+    }
+
+    #[test]
+    fn default_database_is_sqlite_in_the_data_folder() -> anyhow::Result<()> {
+        let s = Settings::load(None, Some(Path::new("/tmp/x")), None)?;
+        if env("TABYS_DATABASE_URL").is_none() {
+            assert_eq!(s.database_url, "sqlite:///tmp/x/tabys.db");
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,250 @@
+//! `tabys`: one binary for the whole platform.
+
+mod config;
+mod demo;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+use tabys_core::SystemClock;
+use tabys_core::email::Email;
+use tabys_core::locale::Locale;
+use tabys_store::Db;
+use tabys_store::audit::{self, Verdict};
+
+use crate::config::Settings;
+
+#[derive(Parser)]
+#[command(name = "tabys", version, about = "Tabys: offers, money and services for online businesses of Kazakhstan")]
+struct Cli {
+    /// A TOML settings file; `TABYS_*` environment variables override it.
+    #[arg(long, global = true, env = "TABYS_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Args, Clone, Default)]
+struct ServeArgs {
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long)]
+    listen: Option<SocketAddr>,
+    /// Folder for the SQLite database and files [default: ./data].
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// Do not run the job worker in this process (run `tabys worker` instead).
+    #[arg(long)]
+    no_worker: bool,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the site and the API (migrates first).
+    Serve(ServeArgs),
+    /// Run only the job worker.
+    Worker {
+        #[arg(long)]
+        data: Option<PathBuf>,
+    },
+    /// Apply database migrations and exit.
+    Migrate {
+        #[arg(long)]
+        data: Option<PathBuf>,
+    },
+    /// Load the demo operator, organizers, staff and customer, print their logins, and serve.
+    Demo(ServeArgs),
+    /// Operator tasks.
+    Admin {
+        #[command(subcommand)]
+        task: AdminTask,
+        #[arg(long, global = true)]
+        data: Option<PathBuf>,
+    },
+    /// The audit chain.
+    Audit {
+        #[command(subcommand)]
+        task: AuditTask,
+        #[arg(long, global = true)]
+        data: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminTask {
+    /// Create the operator account (the platform owner).
+    CreateOperator {
+        #[arg(long)]
+        email: String,
+        #[arg(long, default_value = "Operator")]
+        name: String,
+        /// The password; or set TABYS_ADMIN_PASSWORD.
+        #[arg(long, env = "TABYS_ADMIN_PASSWORD", hide_env_values = true)]
+        password: String,
+    },
+    /// Set a new password for an account; every session of it ends.
+    ResetPassword {
+        #[arg(long)]
+        email: String,
+        #[arg(long, env = "TABYS_ADMIN_PASSWORD", hide_env_values = true)]
+        password: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditTask {
+    /// Check every entry's hash and the chain's head; exit 1 if anything was edited or deleted.
+    Verify,
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(run(cli))
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let file = cli.config.as_deref();
+    match cli.command {
+        Command::Serve(args) => {
+            let settings = Settings::load(file, args.data.as_deref(), args.listen)?;
+            config::init_logging(&settings);
+            serve(settings, args.no_worker).await
+        }
+        Command::Demo(args) => {
+            let settings = Settings::load(file, args.data.as_deref(), args.listen)?;
+            config::init_logging(&settings);
+            let db = open(&settings).await?;
+            demo::load(&db).await?;
+            demo::print_logins(&settings);
+            serve_db(settings, db, args.no_worker).await
+        }
+        Command::Worker { data } => {
+            let settings = Settings::load(file, data.as_deref(), None)?;
+            config::init_logging(&settings);
+            let db = open(&settings).await?;
+            let (stop_tx, stop) = tokio::sync::watch::channel(false);
+            let worker = tokio::spawn(tabys_store::jobs::work(db.clone(), registry(), stop));
+            shutdown_signal().await;
+            let _ = stop_tx.send(true);
+            worker.await?;
+            Ok(())
+        }
+        Command::Migrate { data } => {
+            let settings = Settings::load(file, data.as_deref(), None)?;
+            config::init_logging(&settings);
+            let db = connect(&settings).await?;
+            let applied = db.migrate().await?;
+            println!("{applied} migrations applied");
+            Ok(())
+        }
+        Command::Admin { task, data } => {
+            let settings = Settings::load(file, data.as_deref(), None)?;
+            let db = open(&settings).await?;
+            admin(&db, task).await
+        }
+        Command::Audit { task: AuditTask::Verify, data } => {
+            let settings = Settings::load(file, data.as_deref(), None)?;
+            let db = connect(&settings).await?;
+            match audit::verify(&db).await? {
+                Verdict::Intact { entries, head } => {
+                    println!("audit chain intact: {entries} entries, head {head}");
+                    Ok(())
+                }
+                Verdict::Broken { seq, reason } => {
+                    eprintln!("audit chain BROKEN at entry {seq}: {reason}");
+                    std::process::exit(1);
+                }
+            }
+        }
+    }
+}
+
+async fn connect(settings: &Settings) -> anyhow::Result<Db> {
+    Db::connect(&settings.database_url, Arc::new(SystemClock))
+        .await
+        .with_context(|| format!("connecting to {}", settings.redacted_database_url()))
+}
+
+/// Connects and migrates.
+async fn open(settings: &Settings) -> anyhow::Result<Db> {
+    let db = connect(settings).await?;
+    let applied = db.migrate().await?;
+    if applied > 0 {
+        tracing::info!(applied, "migrations applied");
+    }
+    Ok(db)
+}
+
+/// The job handlers this build knows.
+fn registry() -> tabys_store::jobs::Registry {
+    tabys_store::jobs::Registry::default()
+}
+
+async fn serve(settings: Settings, no_worker: bool) -> anyhow::Result<()> {
+    let db = open(&settings).await?;
+    serve_db(settings, db, no_worker).await
+}
+
+async fn serve_db(settings: Settings, db: Db, no_worker: bool) -> anyhow::Result<()> {
+    let (stop_tx, stop) = tokio::sync::watch::channel(false);
+    let worker = (!no_worker).then(|| tokio::spawn(tabys_store::jobs::work(db.clone(), registry(), stop)));
+    let state = tabys_web::AppState::new(db.clone(), settings.web());
+    let listener = tokio::net::TcpListener::bind(settings.listen)
+        .await
+        .with_context(|| format!("listening on {}", settings.listen))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, database = %settings.redacted_database_url(), "serving");
+    println!("Tabys is serving on http://{addr}/");
+    axum::serve(listener, tabys_web::app(state).into_make_service())
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    let _ = stop_tx.send(true);
+    if let Some(worker) = worker {
+        worker.await?;
+    }
+    db.close().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
+
+async fn admin(db: &Db, task: AdminTask) -> anyhow::Result<()> {
+    match task {
+        AdminTask::CreateOperator { email, name, password } => {
+            let email = Email::parse(&email).map_err(|e| anyhow::anyhow!("email: {e}"))?;
+            let mut tx = db.begin().await?;
+            let new = tabys_accounts::users::NewUser { email, name, password, locale: Locale::Ru, adult_confirmed: true };
+            let user = tabys_accounts::users::create(&mut tx, db, new, true).await?;
+            tx.commit().await?;
+            println!("operator {} created (id {})", user.email, user.id);
+        }
+        AdminTask::ResetPassword { email, password } => {
+            let email = Email::parse(&email).map_err(|e| anyhow::anyhow!("email: {e}"))?;
+            let Some(user) = tabys_accounts::users::find_by_email(db, &email).await? else {
+                bail!("no account with email {email}");
+            };
+            tabys_accounts::users::set_password(db, user.id, &password, None, None).await?;
+            println!("password of {} reset; all its sessions ended", user.email);
+        }
+    }
+    Ok(())
+}

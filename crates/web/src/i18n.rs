@@ -1,0 +1,234 @@
+//! Texts in Russian, Kazakh and English, from the Fluent files under
+//! `locales/`. The files are compiled into the binary; a test fails when a
+//! key is missing from any language or a template uses an unknown key.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use fluent_bundle::concurrent::FluentBundle;
+use fluent_bundle::{FluentArgs, FluentResource, FluentValue};
+use tabys_core::locale::Locale;
+
+/// The source of each language's file, for the completeness test.
+pub const SOURCES: [(Locale, &str); 3] = [
+    (Locale::Ru, include_str!("../../../locales/ru/main.ftl")),
+    (Locale::Kk, include_str!("../../../locales/kk/main.ftl")),
+    (Locale::En, include_str!("../../../locales/en/main.ftl")),
+];
+
+type Bundle = FluentBundle<FluentResource>;
+
+fn bundles() -> &'static HashMap<Locale, Bundle> {
+    static BUNDLES: OnceLock<HashMap<Locale, Bundle>> = OnceLock::new();
+    BUNDLES.get_or_init(|| {
+        SOURCES
+            .iter()
+            .map(|(locale, source)| (*locale, bundle(*locale, source)))
+            .collect()
+    })
+}
+
+fn bundle(locale: Locale, source: &str) -> Bundle {
+    let lang = locale.code().parse().unwrap_or_default();
+    let mut bundle = FluentBundle::new_concurrent(vec![lang]);
+    // No Unicode isolation marks around arguments: they show up in e-mails
+    // and PDFs as stray characters.
+    bundle.set_use_isolating(false);
+    // A syntax error keeps the good entries; the test below reports it.
+    let resource = FluentResource::try_new(source.to_string()).unwrap_or_else(|(partial, _)| partial);
+    if let Err(errors) = bundle.add_resource(resource) {
+        tracing::error!(locale = locale.code(), ?errors, "duplicate keys in locale file");
+    }
+    bundle
+}
+
+/// The translator for one request or one message.
+#[derive(Clone, Copy)]
+pub struct Tr {
+    pub locale: Locale,
+}
+
+impl Tr {
+    pub fn new(locale: Locale) -> Self {
+        Self { locale }
+    }
+
+    pub fn lang(&self) -> &'static str {
+        self.locale.code()
+    }
+
+    /// The text for `key`; the key itself if it is missing (and a test fails).
+    pub fn t(&self, key: &str) -> String {
+        self.format(key, None)
+    }
+
+    /// The text for `key` with one argument.
+    pub fn t1(&self, key: &str, name: &str, value: &str) -> String {
+        let mut args = FluentArgs::new();
+        args.set(name, FluentValue::from(value.to_string()));
+        self.format(key, Some(&args))
+    }
+
+    /// The text for `key` with a number, for plural forms.
+    pub fn n(&self, key: &str, count: i64) -> String {
+        let mut args = FluentArgs::new();
+        args.set("count", FluentValue::from(count));
+        self.format(key, Some(&args))
+    }
+
+    /// The text for a key made of a prefix and a code (`alert-` + kind).
+    pub fn prefixed(&self, prefix: &str, code: &str) -> String {
+        self.t(&format!("{prefix}{code}"))
+    }
+
+    /// A role's name.
+    pub fn role(&self, role: impl std::borrow::Borrow<tabys_accounts::Role>) -> String {
+        self.t(&format!("role-{}", role.borrow().code()))
+    }
+
+    /// A legal form's name.
+    pub fn legal_form(&self, form: impl std::borrow::Borrow<tabys_accounts::organizers::LegalForm>) -> String {
+        self.t(&format!("legal-form-{}", form.borrow().code()))
+    }
+
+    /// The message for an error code.
+    pub fn err(&self, code: &str) -> String {
+        let key = format!("err-{code}");
+        if self.has(&key) { self.t(&key) } else { self.t("err-invalid") }
+    }
+
+    pub fn has(&self, key: &str) -> bool {
+        bundles().get(&self.locale).is_some_and(|b| b.has_message(key))
+    }
+
+    fn format(&self, key: &str, args: Option<&FluentArgs>) -> String {
+        let Some(bundle) = bundles().get(&self.locale) else {
+            return key.to_string();
+        };
+        let Some(pattern) = bundle.get_message(key).and_then(|m| m.value()) else {
+            tracing::warn!(key, locale = self.locale.code(), "missing translation");
+            return key.to_string();
+        };
+        let mut errors = Vec::new();
+        bundle.format_pattern(pattern, args, &mut errors).into_owned()
+    }
+}
+
+/// The message keys a Fluent source defines.
+pub fn keys(source: &str) -> Vec<String> {
+    source
+        .lines()
+        .filter(|l| !l.starts_with([' ', '#', '\t', '.', '*', '[', '}']) && l.contains(" ="))
+        .filter_map(|l| l.split(" =").next())
+        .map(|k| k.trim().to_string())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    #[test]
+    fn every_locale_file_parses_without_errors() {
+        for (locale, source) in SOURCES {
+            if let Err((_, errors)) = FluentResource::try_new(source.to_string()) {
+                panic!("{}: {errors:?}", locale.code());
+            }
+        }
+    }
+
+    #[test]
+    fn every_key_exists_in_all_three_languages() {
+        let sets: Vec<(Locale, BTreeSet<String>)> =
+            SOURCES.iter().map(|(l, s)| (*l, keys(s).into_iter().collect())).collect();
+        let all: BTreeSet<String> = sets.iter().flat_map(|(_, s)| s.iter().cloned()).collect();
+        for (locale, set) in &sets {
+            let missing: Vec<_> = all.difference(set).collect();
+            assert!(missing.is_empty(), "{} lacks {missing:?}", locale.code());
+        }
+    }
+
+    #[test]
+    fn every_key_used_in_templates_and_code_exists() {
+        let root = concat!(env!("CARGO_MANIFEST_DIR"));
+        let mut used = BTreeSet::new();
+        let mut files = Vec::new();
+        for dir in ["templates", "src", "src/pages", "src/api"] {
+            let Ok(entries) = std::fs::read_dir(format!("{root}/{dir}")) else { continue };
+            for e in entries.flatten() {
+                if e.path().is_file() {
+                    files.push(e.path());
+                }
+            }
+        }
+        for path in files {
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            for call in ["t(\"", "t1(\"", "n(\""] {
+                for piece in text.split(call).skip(1) {
+                    if let Some(key) = piece.split('"').next()
+                        && !key.is_empty()
+                        && key.chars().all(|c| c.is_ascii_lowercase() || c == '-' || c.is_ascii_digit())
+                    {
+                        used.insert(key.to_string());
+                    }
+                }
+            }
+        }
+        assert!(used.len() > 20, "the scan found too few keys: {used:?}");
+        for locale in Locale::ALL {
+            let tr = Tr::new(locale);
+            let missing: Vec<_> = used.iter().filter(|k| !tr.has(k)).collect();
+            assert!(missing.is_empty(), "{} lacks {missing:?}", locale.code());
+        }
+    }
+
+    #[test]
+    fn keys_built_from_values_exist() {
+        use tabys_accounts::Role;
+        use tabys_accounts::organizers::LegalForm;
+        let mut keys: Vec<String> = [Role::Owner, Role::Manager, Role::Curator, Role::Support, Role::Customer]
+            .iter()
+            .map(|r| format!("role-{}", r.code()))
+            .collect();
+        keys.extend(LegalForm::ALL.iter().map(|f| format!("legal-form-{}", f.code())));
+        keys.extend(crate::pages::cabinet::SECTIONS.iter().map(|(_, k)| k.to_string()));
+        keys.push("alert-account-compromised".into());
+        for locale in Locale::ALL {
+            let tr = Tr::new(locale);
+            for key in &keys {
+                assert!(tr.has(key), "{} lacks {key}", locale.code());
+            }
+        }
+    }
+
+    #[test]
+    fn plural_forms_follow_the_language() {
+        assert_eq!(Tr::new(Locale::Ru).n("sessions-count", 1), "1 активный сеанс");
+        assert_eq!(Tr::new(Locale::Ru).n("sessions-count", 3), "3 активных сеанса");
+        assert_eq!(Tr::new(Locale::Ru).n("sessions-count", 5), "5 активных сеансов");
+        assert_eq!(Tr::new(Locale::En).n("sessions-count", 1), "1 active session");
+        assert_eq!(Tr::new(Locale::En).n("sessions-count", 2), "2 active sessions");
+    }
+
+    #[test]
+    fn error_codes_used_by_capabilities_are_translated() {
+        let codes = [
+            "required", "email-format", "email-taken", "password-too-short", "password-too-long",
+            "password-wrong", "login-failed", "iin-bin-format", "iin-bin-checksum", "iin-bin-date",
+            "iban-format", "iban-checksum", "bik-format", "kbe-format", "slug-format", "slug-taken",
+            "legal-form-unknown", "bin-required", "iin-required", "text-too-long", "name-format",
+            "already-staff", "role-unknown", "not-found", "forbidden", "unauthorized", "rate-limited",
+            "internal", "csrf", "session-expired", "account-suspended", "owner-cannot-be-removed",
+            "adult-required", "duplicate", "invalid", "payload-too-large", "bad-request",
+            "unsupported-media-type", "phone-format",
+        ];
+        for locale in Locale::ALL {
+            let tr = Tr::new(locale);
+            for code in codes {
+                assert!(tr.has(&format!("err-{code}")), "{} lacks err-{code}", locale.code());
+            }
+        }
+    }
+}

@@ -1,0 +1,62 @@
+//! Server-rendered pages. Each module is one area of the site; handlers
+//! take a [`Ctx`], check access through `tabys_accounts::members`, call the
+//! capability and render a template.
+
+mod admin;
+mod auth;
+pub(crate) mod cabinet;
+pub mod layout;
+mod org;
+
+use axum::Router;
+use axum::http::header;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+
+use crate::AppState;
+use crate::error::PageError;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/static/app.css", get(stylesheet))
+        .merge(auth::router())
+        .merge(cabinet::router())
+        .merge(org::router())
+        .merge(admin::router())
+        .fallback(not_found)
+}
+
+async fn stylesheet() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../../static/app.css"),
+    )
+        .into_response()
+}
+
+async fn not_found() -> PageError {
+    PageError(tabys_core::Error::NotFound)
+}
+
+/// Renders a template into a page, or the error page if rendering fails.
+pub fn render(t: &impl askama::Template) -> Result<Response, PageError> {
+    t.render()
+        .map(|html| axum::response::Html(html).into_response())
+        .map_err(|e| PageError(tabys_core::Error::internal(e)))
+}
+
+/// A redirect after a successful form (POST → GET).
+pub fn see_other(to: &str) -> Response {
+    Redirect::to(to).into_response()
+}
+
+/// Only same-site paths, so `?next=` cannot send anyone elsewhere.
+pub fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
+        _ => "/cabinet".to_string(),
+    }
+}
