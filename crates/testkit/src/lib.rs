@@ -1,0 +1,335 @@
+//! The test harness every capability's tests use.
+//!
+//! Each test gets its own database — a SQLite file in a temporary folder, or
+//! a fresh schema in the PostgreSQL server named by `TABYS_TEST_PG_URL` —
+//! and the real application served on 127.0.0.1 at a random port, with a
+//! [`TestClock`] the test moves. [`Client`] acts as a person over HTTP: it
+//! keeps cookies and fills in the CSRF token like a browser does.
+//!
+//! Write tests with [`db_test!`]: each becomes one test per database. The
+//! PostgreSQL variant fails loudly when `TABYS_TEST_PG_URL` is not set;
+//! `scripts/test` leaves those variants out in that case and says so.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use rand::RngCore;
+use reqwest::StatusCode;
+use tabys_core::{TestClock, Timestamp};
+use tabys_store::Db;
+
+pub use reqwest;
+pub use serde_json::{Value, json};
+
+/// 2026-03-02 09:00 UTC (14:00 in Almaty), a Monday: where test time starts.
+pub const START: Timestamp = Timestamp::from_millis(1_772_442_000_000);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Generates `mod $name { sqlite, postgres }` around an `async fn(TestApp)`.
+#[macro_export]
+macro_rules! db_test {
+    ($(#[$meta:meta])* async fn $name:ident($app:ident : TestApp) $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            async fn run($app: $crate::TestApp) -> ::anyhow::Result<()> $body
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() -> ::anyhow::Result<()> {
+                run($crate::TestApp::spawn($crate::Backend::Sqlite).await?).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() -> ::anyhow::Result<()> {
+                run($crate::TestApp::spawn($crate::Backend::Postgres).await?).await
+            }
+        }
+    };
+}
+
+/// A database of its own for one test; removed when dropped.
+pub struct TestDb {
+    pub db: Db,
+    pub clock: TestClock,
+    cleanup: Cleanup,
+}
+
+enum Cleanup {
+    Folder(PathBuf),
+    Schema { url: String, schema: String },
+}
+
+fn random_suffix() -> String {
+    let mut b = [0u8; 6];
+    rand::rng().fill_bytes(&mut b);
+    hex::encode(b)
+}
+
+/// The PostgreSQL server for tests, or why there is none.
+pub fn pg_url() -> anyhow::Result<String> {
+    match std::env::var("TABYS_TEST_PG_URL") {
+        Ok(url) if !url.is_empty() => Ok(url),
+        _ => bail!(
+            "TABYS_TEST_PG_URL is not set, so this PostgreSQL test cannot run. \
+             Set it (e.g. postgres://postgres@127.0.0.1:5432/test) or run scripts/test, \
+             which leaves the PostgreSQL variants out and says so."
+        ),
+    }
+}
+
+impl TestDb {
+    pub async fn new(backend: Backend) -> anyhow::Result<Self> {
+        let clock = TestClock::at(START);
+        let (url, cleanup) = match backend {
+            Backend::Sqlite => {
+                let dir = std::env::temp_dir().join(format!("tabys-test-{}", random_suffix()));
+                std::fs::create_dir_all(&dir)?;
+                (format!("sqlite://{}", dir.join("tabys.db").display()), Cleanup::Folder(dir))
+            }
+            Backend::Postgres => {
+                let base = pg_url()?;
+                let schema = format!("t_{}", random_suffix());
+                let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&base)
+                    .await
+                    .with_context(|| "connecting to TABYS_TEST_PG_URL")?;
+                sqlx::query(&format!("CREATE SCHEMA {schema}")).execute(&mut conn).await?;
+                let sep = if base.contains('?') { '&' } else { '?' };
+                let url = format!("{base}{sep}options=-c%20search_path%3D{schema}");
+                (url, Cleanup::Schema { url: base, schema })
+            }
+        };
+        let db = Db::connect(&url, Arc::new(clock.clone())).await?;
+        db.migrate().await?;
+        Ok(Self { db, clock, cleanup })
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        match &self.cleanup {
+            Cleanup::Folder(dir) => {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+            Cleanup::Schema { url, schema } => {
+                let (url, schema) = (url.clone(), schema.clone());
+                // Drop runs inside the test's runtime; a thread of its own may block.
+                let _ = std::thread::spawn(move || {
+                    let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+                    rt.block_on(async {
+                        if let Ok(mut c) = <sqlx::PgConnection as sqlx::Connection>::connect(&url).await {
+                            let _ = sqlx::query(&format!("DROP SCHEMA {schema} CASCADE")).execute(&mut c).await;
+                        }
+                    });
+                })
+                .join();
+            }
+        }
+    }
+}
+
+/// The application served on a random port, over its own database.
+pub struct TestApp {
+    pub base: String,
+    pub db: Db,
+    pub clock: TestClock,
+    pub backend: Backend,
+    _db: TestDb,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> anyhow::Result<Self> {
+        Self::spawn_with(backend, tabys_web::WebConfig::default()).await
+    }
+
+    pub async fn spawn_with(backend: Backend, config: tabys_web::WebConfig) -> anyhow::Result<Self> {
+        let test_db = TestDb::new(backend).await?;
+        let state = tabys_web::AppState::new(test_db.db.clone(), config);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let app = tabys_web::app(state);
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(listener, app.into_make_service()).await;
+        });
+        Ok(Self {
+            base: format!("http://{addr}"),
+            db: test_db.db.clone(),
+            clock: test_db.clock.clone(),
+            backend,
+            _db: test_db,
+            server,
+        })
+    }
+
+    /// A new person's browser: no cookies yet.
+    pub fn client(&self) -> anyhow::Result<Client> {
+        Client::new(&self.base)
+    }
+
+    /// Signs a new person up and returns their browser.
+    pub async fn person(&self, email: &str, name: &str) -> anyhow::Result<Client> {
+        let c = self.client()?;
+        let r = c.post_form("/signup", &[("name", name), ("email", email), ("password", PASSWORD)]).await?;
+        if r.status != StatusCode::SEE_OTHER {
+            bail!("sign-up of {email} answered {}: {}", r.status, r.text);
+        }
+        Ok(c)
+    }
+
+    /// Signs a person up and creates an organizer they own; returns the browser and the organizer id.
+    pub async fn organizer(&self, email: &str, slug: &str) -> anyhow::Result<(Client, i64)> {
+        let c = self.person(email, "Owner").await?;
+        let r = c.post_form("/organizers/new", &org_form(slug)).await?;
+        if r.status != StatusCode::SEE_OTHER {
+            bail!("creating organizer {slug} answered {}: {}", r.status, r.text);
+        }
+        let id = r
+            .location
+            .as_deref()
+            .and_then(|l| l.strip_prefix("/org/"))
+            .and_then(|id| id.parse().ok())
+            .context("organizer id in redirect")?;
+        Ok((c, id))
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+/// The password every test person gets.
+pub const PASSWORD: &str = "correct-horse-42";
+
+/// A valid organizer profile form (a legal entity with a valid BIN and IBAN).
+pub fn org_form(slug: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("slug", slug.to_string()),
+        ("legal_form", "legal_entity".into()),
+        ("legal_name", format!("ТОО «{slug}»")),
+        ("email", format!("office@{slug}.kz")),
+        ("legal_address", "г. Алматы, пр. Абая, 1".into()),
+        ("iin_bin", "180540001239".into()),
+        ("iik", "KZ86125KZT5004100100".into()),
+        ("bik", "HSBKKZKX".into()),
+        ("kbe", "17".into()),
+        ("head_name", "Директоров Д. Д.".into()),
+        ("head_position", "Директор".into()),
+    ]
+}
+
+/// What came back, read once.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub location: Option<String>,
+    pub text: String,
+    pub headers: reqwest::header::HeaderMap,
+}
+
+impl Reply {
+    pub fn json(&self) -> anyhow::Result<serde_json::Value> {
+        serde_json::from_str(&self.text).with_context(|| format!("not JSON: {}", self.text))
+    }
+}
+
+/// A browser: keeps cookies, follows no redirects, fills in CSRF tokens.
+pub struct Client {
+    base: String,
+    http: reqwest::Client,
+    jar: Arc<reqwest::cookie::Jar>,
+}
+
+impl Client {
+    pub fn new(base: &str) -> anyhow::Result<Self> {
+        let jar = Arc::new(reqwest::cookie::Jar::default());
+        let http = reqwest::Client::builder()
+            .cookie_provider(jar.clone())
+            .redirect(reqwest::redirect::Policy::none())
+            .build()?;
+        Ok(Self { base: base.to_string(), http, jar })
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// The value of one of this browser's cookies.
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        use reqwest::cookie::CookieStore;
+        let url = self.base.parse().ok()?;
+        let header = self.jar.cookies(&url)?;
+        let text = header.to_str().ok()?.to_string();
+        text.split("; ").find_map(|p| p.strip_prefix(&format!("{name}=")).map(str::to_string))
+    }
+
+    async fn read(r: reqwest::Response) -> anyhow::Result<Reply> {
+        let status = r.status();
+        let headers = r.headers().clone();
+        let location = headers.get("location").and_then(|v| v.to_str().ok()).map(str::to_string);
+        let text = r.text().await?;
+        Ok(Reply { status, location, text, headers })
+    }
+
+    pub async fn get(&self, path: &str) -> anyhow::Result<Reply> {
+        Self::read(self.http.get(self.url(path)).send().await?).await
+    }
+
+    pub async fn get_with(&self, path: &str, headers: &[(&str, &str)]) -> anyhow::Result<Reply> {
+        let mut req = self.http.get(self.url(path));
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        Self::read(req.send().await?).await
+    }
+
+    /// Makes sure the browser holds a CSRF cookie, as after viewing any page.
+    pub async fn csrf(&self) -> anyhow::Result<String> {
+        if let Some(t) = self.cookie("csrf") {
+            return Ok(t);
+        }
+        self.get("/healthz").await?;
+        self.cookie("csrf").context("no csrf cookie after a page view")
+    }
+
+    /// Posts a form with the CSRF token filled in.
+    pub async fn post_form<K: AsRef<str>, V: AsRef<str>>(&self, path: &str, fields: &[(K, V)]) -> anyhow::Result<Reply> {
+        let token = self.csrf().await?;
+        let mut pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_ref(), v.as_ref())).collect();
+        pairs.push(("csrf", &token));
+        Self::read(self.http.post(self.url(path)).form(&pairs).send().await?).await
+    }
+
+    /// Posts a form exactly as given: no CSRF token added.
+    pub async fn post_raw(&self, path: &str, content_type: &str, body: impl Into<reqwest::Body>) -> anyhow::Result<Reply> {
+        Self::read(self.http.post(self.url(path)).header("content-type", content_type).body(body).send().await?).await
+    }
+
+    /// An API call with the session cookie and the CSRF header.
+    pub async fn api(&self, method: reqwest::Method, path: &str, body: Option<serde_json::Value>) -> anyhow::Result<Reply> {
+        let token = self.csrf().await?;
+        let mut req = self.http.request(method, self.url(path)).header("x-csrf-token", token);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        Self::read(req.send().await?).await
+    }
+
+    /// An API call with a bearer token and no cookies.
+    pub async fn bearer(base: &str, token: &str, method: reqwest::Method, path: &str, body: Option<serde_json::Value>) -> anyhow::Result<Reply> {
+        let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build()?;
+        let mut req = http.request(method, format!("{base}{path}")).bearer_auth(token);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        Self::read(req.send().await?).await
+    }
+}
