@@ -1,7 +1,7 @@
 //! Sign-up, sign-in and sessions, over HTTP against the real server.
 
 use tabys_testkit::reqwest::StatusCode;
-use tabys_testkit::{PASSWORD, TestApp, db_test};
+use tabys_testkit::{PASSWORD, db_test};
 
 db_test! {
     async fn sign_up_signs_in_and_opens_the_cabinet(app: TestApp) {
