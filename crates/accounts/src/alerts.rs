@@ -4,8 +4,8 @@
 use sqlx::Row;
 use tabys_core::ids::UserId;
 use tabys_core::{Result, Timestamp};
-use tabys_store::audit::{self, Entry};
 use tabys_store::Db;
+use tabys_store::audit::{self, Entry};
 
 use crate::sessions;
 

@@ -13,7 +13,18 @@ use tabys_store::{Db, Tx};
 
 use crate::users::{self, NewUser, User};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    serde::Serialize,
+    serde::Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// Created the organizer; manages staff and the profile.
@@ -43,9 +54,15 @@ impl Role {
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::Owner, Self::Manager, Self::Curator, Self::Support, Self::Customer]
-            .into_iter()
-            .find(|r| r.code() == s)
+        [
+            Self::Owner,
+            Self::Manager,
+            Self::Curator,
+            Self::Support,
+            Self::Customer,
+        ]
+        .into_iter()
+        .find(|r| r.code() == s)
     }
 
     pub fn is_staff(self) -> bool {
@@ -79,17 +96,29 @@ pub async fn access(db: &Db, user: UserId, org: OrgId) -> Result<Role> {
 /// Like [`access`], but the person must be staff; a customer gets `Forbidden`.
 pub async fn staff_access(db: &Db, user: UserId, org: OrgId) -> Result<Role> {
     let role = access(db, user, org).await?;
-    if role.is_staff() { Ok(role) } else { Err(Error::Forbidden) }
+    if role.is_staff() {
+        Ok(role)
+    } else {
+        Err(Error::Forbidden)
+    }
 }
 
-pub(crate) async fn insert(tx: &mut Tx, org: OrgId, user: UserId, role: Role, now: Timestamp) -> Result<()> {
-    sqlx::query("INSERT INTO memberships (org_id, user_id, role, created_at) VALUES ($1, $2, $3, $4)")
-        .bind(org.0)
-        .bind(user.0)
-        .bind(role.code())
-        .bind(now.0)
-        .execute(&mut **tx)
-        .await?;
+pub(crate) async fn insert(
+    tx: &mut Tx,
+    org: OrgId,
+    user: UserId,
+    role: Role,
+    now: Timestamp,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO memberships (org_id, user_id, role, created_at) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(org.0)
+    .bind(user.0)
+    .bind(role.code())
+    .bind(now.0)
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }
 
@@ -109,7 +138,12 @@ pub async fn join_as_customer(tx: &mut Tx, db: &Db, org: OrgId, user: UserId) ->
 
 /// A signed-in person becomes a customer of the organizer, confirming
 /// adulthood where the organizer asks for it (EX §3).
-pub async fn join(db: &Db, org: &crate::organizers::Organizer, user: &User, adult: bool) -> Result<()> {
+pub async fn join(
+    db: &Db,
+    org: &crate::organizers::Organizer,
+    user: &User,
+    adult: bool,
+) -> Result<()> {
     if org.profile.requires_adult && !adult && user.adult_confirmed_at.is_none() {
         return Err(Error::invalid("adult", "adult-required"));
     }
@@ -149,7 +183,8 @@ pub async fn staff(db: &Db, org: OrgId) -> Result<Vec<Member>> {
                 user_id: UserId(r.try_get(0)?),
                 email: r.try_get(1)?,
                 name: r.try_get(2)?,
-                role: Role::parse(&role).ok_or_else(|| Error::Internal(format!("unknown role {role}")))?,
+                role: Role::parse(&role)
+                    .ok_or_else(|| Error::Internal(format!("unknown role {role}")))?,
                 since: Timestamp(r.try_get(4)?),
             })
         })
@@ -226,7 +261,13 @@ pub async fn add_staff(db: &Db, org: OrgId, actor: UserId, new: NewStaff) -> Res
     )
     .await?;
     tx.commit().await?;
-    Ok(Member { user_id: user.id, email: user.email, name: user.name, role: new.role, since: now })
+    Ok(Member {
+        user_id: user.id,
+        email: user.email,
+        name: user.name,
+        role: new.role,
+        since: now,
+    })
 }
 
 /// The owner removes a staff login from the organizer. The person's account
@@ -294,7 +335,8 @@ pub async fn memberships(db: &Db, user: UserId) -> Result<Vec<Membership>> {
                 org_id: OrgId(r.try_get(0)?),
                 slug: r.try_get(1)?,
                 legal_name: r.try_get(2)?,
-                role: Role::parse(&role).ok_or_else(|| Error::Internal(format!("unknown role {role}")))?,
+                role: Role::parse(&role)
+                    .ok_or_else(|| Error::Internal(format!("unknown role {role}")))?,
             })
         })
         .collect()

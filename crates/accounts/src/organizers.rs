@@ -27,8 +27,12 @@ pub enum LegalForm {
 }
 
 impl LegalForm {
-    pub const ALL: [LegalForm; 4] =
-        [Self::Individual, Self::Entrepreneur, Self::SelfEmployed, Self::LegalEntity];
+    pub const ALL: [LegalForm; 4] = [
+        Self::Individual,
+        Self::Entrepreneur,
+        Self::SelfEmployed,
+        Self::LegalEntity,
+    ];
 
     pub fn code(self) -> &'static str {
         match self {
@@ -89,12 +93,24 @@ pub struct Profile {
     pub requires_adult: bool,
 }
 
-fn text(raw: &str, field: &'static str, max: usize, required: bool, errors: &mut Vec<FieldError>) -> String {
+fn text(
+    raw: &str,
+    field: &'static str,
+    max: usize,
+    required: bool,
+    errors: &mut Vec<FieldError>,
+) -> String {
     let value = raw.trim();
     if required && value.is_empty() {
-        errors.push(FieldError { field, code: "required" });
+        errors.push(FieldError {
+            field,
+            code: "required",
+        });
     } else if value.chars().count() > max || value.chars().any(|c| c.is_control() && c != '\n') {
-        errors.push(FieldError { field, code: "text-too-long" });
+        errors.push(FieldError {
+            field,
+            code: "text-too-long",
+        });
     }
     value.to_string()
 }
@@ -103,11 +119,16 @@ fn text(raw: &str, field: &'static str, max: usize, required: bool, errors: &mut
 fn slug(raw: &str, errors: &mut Vec<FieldError>) -> String {
     let value = raw.trim().to_ascii_lowercase();
     let ok = (3..=40).contains(&value.len())
-        && value.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && value
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
         && !value.starts_with('-')
         && !value.ends_with('-');
     if !ok {
-        errors.push(FieldError { field: "slug", code: "slug-format" });
+        errors.push(FieldError {
+            field: "slug",
+            code: "slug-format",
+        });
     }
     value
 }
@@ -124,7 +145,10 @@ fn optional<T: ToString>(
     match parse(raw) {
         Ok(v) => v.to_string(),
         Err(e) => {
-            errors.push(FieldError { field, code: e.code });
+            errors.push(FieldError {
+                field,
+                code: e.code,
+            });
             raw.trim().to_string()
         }
     }
@@ -137,13 +161,19 @@ impl ProfileInput {
         let slug = slug(&self.slug, &mut errors);
         let legal_form = LegalForm::parse(self.legal_form.trim());
         if legal_form.is_none() {
-            errors.push(FieldError { field: "legal_form", code: "legal-form-unknown" });
+            errors.push(FieldError {
+                field: "legal_form",
+                code: "legal-form-unknown",
+            });
         }
         let legal_name = text(&self.legal_name, "legal_name", 300, true, &mut errors);
         let email = match Email::parse(&self.email) {
             Ok(e) => e.to_string(),
             Err(e) => {
-                errors.push(FieldError { field: "email", code: e.code });
+                errors.push(FieldError {
+                    field: "email",
+                    code: e.code,
+                });
                 String::new()
             }
         };
@@ -152,17 +182,25 @@ impl ProfileInput {
             Ok(id) => {
                 match (legal_form, id.kind()) {
                     (Some(LegalForm::LegalEntity), IinBinKind::Individual { .. }) => {
-                        errors.push(FieldError { field: "iin_bin", code: "bin-required" })
+                        errors.push(FieldError {
+                            field: "iin_bin",
+                            code: "bin-required",
+                        })
                     }
-                    (Some(f), IinBinKind::LegalEntity) if f != LegalForm::LegalEntity => {
-                        errors.push(FieldError { field: "iin_bin", code: "iin-required" })
-                    }
+                    (Some(f), IinBinKind::LegalEntity) if f != LegalForm::LegalEntity => errors
+                        .push(FieldError {
+                            field: "iin_bin",
+                            code: "iin-required",
+                        }),
                     _ => {}
                 }
                 id.to_string()
             }
             Err(e) => {
-                errors.push(FieldError { field: "iin_bin", code: e.code });
+                errors.push(FieldError {
+                    field: "iin_bin",
+                    code: e.code,
+                });
                 String::new()
             }
         };
@@ -170,8 +208,20 @@ impl ProfileInput {
         let bik = optional(&self.bik, "bik", Bik::parse, &mut errors);
         let kbe = optional(&self.kbe, "kbe", Kbe::parse, &mut errors);
         let head_required = legal_form == Some(LegalForm::LegalEntity);
-        let head_name = text(&self.head_name, "head_name", 200, head_required, &mut errors);
-        let head_position = text(&self.head_position, "head_position", 200, head_required, &mut errors);
+        let head_name = text(
+            &self.head_name,
+            "head_name",
+            200,
+            head_required,
+            &mut errors,
+        );
+        let head_position = text(
+            &self.head_position,
+            "head_position",
+            200,
+            head_required,
+            &mut errors,
+        );
         match legal_form {
             Some(legal_form) if errors.is_empty() => Ok(Profile {
                 slug,
@@ -312,11 +362,13 @@ pub async fn get(db: &Db, id: OrgId) -> Result<Organizer> {
 
 /// The public face of an organizer, by its slug.
 pub async fn by_slug(db: &Db, slug: &str) -> Result<Organizer> {
-    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM organizers WHERE slug = $1 AND status = 'active'"))
-        .bind(slug)
-        .fetch_optional(db.read())
-        .await?
-        .ok_or(Error::NotFound)?;
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM organizers WHERE slug = $1 AND status = 'active'"
+    ))
+    .bind(slug)
+    .fetch_optional(db.read())
+    .await?
+    .ok_or(Error::NotFound)?;
     from_row(&row)
 }
 
@@ -439,6 +491,10 @@ mod tests {
         let Err(Error::Invalid(errors)) = p.parse() else {
             panic!("expected invalid");
         };
-        assert!(errors.iter().any(|e| e.field == "head_name" && e.code == "required"));
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.field == "head_name" && e.code == "required")
+        );
     }
 }

@@ -1,9 +1,9 @@
 //! Passwords are hashed with Argon2id (the crate's defaults, which follow
 //! OWASP's minimum), off the async threads because hashing is deliberately slow.
 
+use argon2::Argon2;
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::Argon2;
 use tabys_core::{Error, Result};
 
 pub const MIN_LEN: usize = 8;

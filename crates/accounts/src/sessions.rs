@@ -39,7 +39,12 @@ pub struct Session {
 /// Checks the password and opens a session; returns the person and the
 /// token for the cookie. Too many failures answer `RateLimited` without
 /// looking at the password.
-pub async fn login(db: &Db, email: &Email, password: &str, origin: &Origin) -> Result<(User, String)> {
+pub async fn login(
+    db: &Db,
+    email: &Email,
+    password: &str,
+    origin: &Origin,
+) -> Result<(User, String)> {
     let now = db.now();
     let since = now.plus_seconds(-WINDOW_SECONDS).0;
     let fails = |column: &'static str, value: String| {
@@ -122,7 +127,11 @@ pub async fn resolve(db: &Db, token: &str) -> Result<(Session, User)> {
     if !user.is_active() {
         return Err(Error::Unauthorized);
     }
-    let mut session = Session { id, user_id, expires_at };
+    let mut session = Session {
+        id,
+        user_id,
+        expires_at,
+    };
     if now.0 - last_seen.0 > TOUCH_SECONDS * 1000 {
         session.expires_at = now.plus_days(IDLE_DAYS);
         let mut tx = db.begin().await?;

@@ -5,8 +5,8 @@
 use sqlx::Row;
 use tabys_core::ids::{OrgId, UserId};
 use tabys_core::{Error, Result, Timestamp};
-use tabys_store::audit::{self, Entry};
 use tabys_store::Db;
+use tabys_store::audit::{self, Entry};
 use tabys_store::token::{random_token, token_hash};
 
 use crate::members::{self, Role};
@@ -66,7 +66,14 @@ pub async fn issue(db: &Db, org: OrgId, actor: UserId, name: &str) -> Result<(Ap
     .await?;
     tx.commit().await?;
     Ok((
-        ApiToken { id, name: name.to_string(), prefix, created_at: now, last_used_at: None, revoked: false },
+        ApiToken {
+            id,
+            name: name.to_string(),
+            prefix,
+            created_at: now,
+            last_used_at: None,
+            revoked: false,
+        },
         secret,
     ))
 }
@@ -135,7 +142,9 @@ pub async fn resolve(db: &Db, secret: &str) -> Result<(User, OrgId, Role)> {
     let id: i64 = row.try_get(0)?;
     let org = OrgId(row.try_get(1)?);
     let user = users::get(db, UserId(row.try_get(2)?)).await?;
-    let role = members::access(db, user.id, org).await.map_err(|_| Error::Unauthorized)?;
+    let role = members::access(db, user.id, org)
+        .await
+        .map_err(|_| Error::Unauthorized)?;
     if !user.is_active() || !role.is_staff() {
         return Err(Error::Unauthorized);
     }

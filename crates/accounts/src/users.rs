@@ -241,7 +241,11 @@ pub async fn set_password(
 
 /// Finds a person by email and password. Wrong email and wrong password
 /// look the same to the caller.
-pub(crate) async fn check_credentials(db: &Db, email: &Email, password: &str) -> Result<Option<User>> {
+pub(crate) async fn check_credentials(
+    db: &Db,
+    email: &Email,
+    password: &str,
+) -> Result<Option<User>> {
     let Some(user) = find_by_email(db, email).await? else {
         return Ok(None);
     };

@@ -7,7 +7,9 @@ use std::sync::atomic::{AtomicI64, Ordering};
 
 /// A UTC instant in whole milliseconds since the Unix epoch; this is how
 /// every time is stored in the database.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 #[serde(transparent)]
 pub struct Timestamp(pub i64);
 

@@ -74,8 +74,14 @@ mod tests {
 
     #[test]
     fn accept_language_picks_the_highest_known_language() {
-        assert_eq!(Locale::from_accept_language("kk-KZ,ru;q=0.9,en;q=0.8"), Some(Locale::Kk));
-        assert_eq!(Locale::from_accept_language("de-DE,en;q=0.5,ru;q=0.7"), Some(Locale::Ru));
+        assert_eq!(
+            Locale::from_accept_language("kk-KZ,ru;q=0.9,en;q=0.8"),
+            Some(Locale::Kk)
+        );
+        assert_eq!(
+            Locale::from_accept_language("de-DE,en;q=0.5,ru;q=0.7"),
+            Some(Locale::Ru)
+        );
         assert_eq!(Locale::from_accept_language("de-DE,fr"), None);
     }
 

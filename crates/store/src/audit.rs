@@ -188,7 +188,7 @@ pub async fn verify(db: &Db) -> Result<Verdict> {
         Some(row) => {
             let seq: i64 = row.try_get(0)?;
             let hash: String = row.try_get(1)?;
-            if seq != last_seq || hash != expected_prev {
+            if seq > last_seq {
                 return Ok(Verdict::Broken {
                     seq: last_seq + 1,
                     reason: format!(
@@ -196,9 +196,26 @@ pub async fn verify(db: &Db) -> Result<Verdict> {
                     ),
                 });
             }
+            if seq < last_seq {
+                return Ok(Verdict::Broken {
+                    seq: seq + 1,
+                    reason: format!(
+                        "the head says the chain ends at entry {seq}, but entries up to {last_seq} follow it (the head was rewritten)"
+                    ),
+                });
+            }
+            if hash != expected_prev {
+                return Ok(Verdict::Broken {
+                    seq: last_seq,
+                    reason: "the head's hash does not match this entry (the entry or the head was rewritten)".into(),
+                });
+            }
         }
     }
-    Ok(Verdict::Intact { entries: last_seq, head: expected_prev })
+    Ok(Verdict::Intact {
+        entries: last_seq,
+        head: expected_prev,
+    })
 }
 
 /// The newest entries of one organizer (or the platform's when `None`).
@@ -245,9 +262,9 @@ impl From<Verdict> for Result<i64> {
     fn from(v: Verdict) -> Self {
         match v {
             Verdict::Intact { entries, .. } => Ok(entries),
-            Verdict::Broken { seq, reason } => {
-                Err(Error::Internal(format!("audit chain broken at entry {seq}: {reason}")))
-            }
+            Verdict::Broken { seq, reason } => Err(Error::Internal(format!(
+                "audit chain broken at entry {seq}: {reason}"
+            ))),
         }
     }
 }

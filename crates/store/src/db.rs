@@ -80,9 +80,16 @@ impl Db {
                     .disable_statement_logging();
                 let write = sqlite_pool(1).connect_with(options.clone()).await?;
                 // WAL is a property of the file: set once, before readers open it.
-                sqlx::query("PRAGMA journal_mode=WAL").execute(&write).await?;
+                sqlx::query("PRAGMA journal_mode=WAL")
+                    .execute(&write)
+                    .await?;
                 let read = sqlite_pool(8).connect_with(options).await?;
-                Self { read, write, dialect, clock }
+                Self {
+                    read,
+                    write,
+                    dialect,
+                    clock,
+                }
             }
             Dialect::Postgres => {
                 let options: AnyConnectOptions = url
@@ -94,7 +101,12 @@ impl Db {
                     .acquire_timeout(Duration::from_secs(10))
                     .connect_with(options)
                     .await?;
-                Self { read: pool.clone(), write: pool, dialect, clock }
+                Self {
+                    read: pool.clone(),
+                    write: pool,
+                    dialect,
+                    clock,
+                }
             }
         };
         Ok(db)

@@ -38,7 +38,14 @@ pub struct NewJob {
 
 impl NewJob {
     pub fn new(kind: &'static str, payload: serde_json::Value) -> Self {
-        Self { kind, payload, org_id: None, dedupe_key: None, run_at: None, max_attempts: 8 }
+        Self {
+            kind,
+            payload,
+            org_id: None,
+            dedupe_key: None,
+            run_at: None,
+            max_attempts: 8,
+        }
     }
 
     pub fn org(mut self, org: OrgId) -> Self {
@@ -69,20 +76,14 @@ pub struct Job {
 }
 
 /// Enqueues inside the caller's transaction. Returns `None` when a job with
-/// the same dedupe key already exists.
+/// the same dedupe key already exists. When another open transaction is
+/// enqueueing the same key, this waits for it rather than failing (which on
+/// PostgreSQL would abort the caller's whole transaction).
 pub async fn enqueue(tx: &mut Tx, now: Timestamp, job: NewJob) -> Result<Option<i64>> {
-    if let Some(key) = &job.dedupe_key {
-        let exists = sqlx::query("SELECT id FROM jobs WHERE dedupe_key = $1")
-            .bind(key)
-            .fetch_optional(&mut **tx)
-            .await?;
-        if exists.is_some() {
-            return Ok(None);
-        }
-    }
     let row = sqlx::query(
         "INSERT INTO jobs (kind, payload, org_id, dedupe_key, status, run_at, attempts, max_attempts, created_at)
-         VALUES ($1, $2, $3, $4, 'queued', $5, 0, $6, $7) RETURNING id",
+         VALUES ($1, $2, $3, $4, 'queued', $5, 0, $6, $7)
+         ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
     )
     .bind(job.kind)
     .bind(job.payload.to_string())
@@ -91,9 +92,13 @@ pub async fn enqueue(tx: &mut Tx, now: Timestamp, job: NewJob) -> Result<Option<
     .bind(job.run_at.unwrap_or(now).0)
     .bind(job.max_attempts)
     .bind(now.0)
-    .fetch_one(&mut **tx)
+    .fetch_optional(&mut **tx)
     .await?;
-    Ok(Some(row.try_get(0)?))
+    match row {
+        Some(row) => Ok(Some(row.try_get(0)?)),
+        // The key was taken.
+        None => Ok(None),
+    }
 }
 
 type HandlerFuture<'a> = Pin<Box<dyn Future<Output = Result<()>> + Send + 'a>>;
@@ -145,7 +150,10 @@ pub async fn run_due(db: &Db, registry: &Registry, limit: usize) -> Result<Pass>
         let Some(job) = claim(db).await? else { break };
         let outcome = match registry.handlers.get(job.kind.as_str()) {
             Some(handler) => handler.run(db, &job).await,
-            None => Err(Error::Internal(format!("no handler for job kind {}", job.kind))),
+            None => Err(Error::Internal(format!(
+                "no handler for job kind {}",
+                job.kind
+            ))),
         };
         match outcome {
             Ok(()) => {
@@ -214,11 +222,13 @@ async fn claim(db: &Db) -> Result<Option<Job>> {
 
 async fn finish(db: &Db, id: i64) -> Result<()> {
     let mut tx = db.begin().await?;
-    sqlx::query("UPDATE jobs SET status = 'done', locked_until = NULL, finished_at = $1 WHERE id = $2")
-        .bind(db.now().0)
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(
+        "UPDATE jobs SET status = 'done', locked_until = NULL, finished_at = $1 WHERE id = $2",
+    )
+    .bind(db.now().0)
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await?;
     Ok(())
 }

@@ -29,6 +29,8 @@ macro_rules! migrations {
 /// backends and a line here.
 const MIGRATIONS: &[Migration] = migrations![
     1 "0001_foundation",
+    2 "0002_offers",
+    3 "0003_notify",
 ];
 
 fn checksum(sql: &str) -> String {
@@ -72,9 +74,10 @@ pub(crate) async fn run(db: &Db) -> Result<usize> {
             }
             continue;
         }
-        sqlx::raw_sql(sql).execute(&mut *tx).await.map_err(|e| {
-            Error::Internal(format!("migration {} failed: {e}", m.name))
-        })?;
+        sqlx::raw_sql(sql)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| Error::Internal(format!("migration {} failed: {e}", m.name)))?;
         sqlx::query(
             "INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES ($1, $2, $3, $4)",
         )
@@ -98,7 +101,11 @@ mod tests {
     fn migrations_are_numbered_in_order_and_exist_for_both_backends() {
         for (i, m) in MIGRATIONS.iter().enumerate() {
             assert_eq!(m.version, i as i64 + 1, "{}", m.name);
-            assert!(m.name.starts_with(&format!("{:04}_", m.version)), "{}", m.name);
+            assert!(
+                m.name.starts_with(&format!("{:04}_", m.version)),
+                "{}",
+                m.name
+            );
             assert!(!m.sqlite.trim().is_empty() && !m.postgres.trim().is_empty());
         }
     }
@@ -109,7 +116,12 @@ mod tests {
             let mut names: Vec<String> = sql
                 .lines()
                 .filter_map(|l| l.trim().strip_prefix("CREATE TABLE "))
-                .map(|rest| rest.split_whitespace().next().unwrap_or_default().to_string())
+                .map(|rest| {
+                    rest.split_whitespace()
+                        .next()
+                        .unwrap_or_default()
+                        .to_string()
+                })
                 .collect();
             names.sort();
             names

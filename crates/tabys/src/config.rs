@@ -52,10 +52,15 @@ fn env(name: &str) -> Option<String> {
 }
 
 impl Settings {
-    pub fn load(file: Option<&Path>, data: Option<&Path>, listen: Option<SocketAddr>) -> anyhow::Result<Self> {
+    pub fn load(
+        file: Option<&Path>,
+        data: Option<&Path>,
+        listen: Option<SocketAddr>,
+    ) -> anyhow::Result<Self> {
         let mut s = match file {
             Some(path) => {
-                let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("reading {}", path.display()))?;
                 toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?
             }
             None => Settings::default(),
@@ -64,7 +69,9 @@ impl Settings {
             s.database_url = v;
         }
         if let Some(v) = env("TABYS_LISTEN") {
-            s.listen = v.parse().context("TABYS_LISTEN must be an address such as 127.0.0.1:8080")?;
+            s.listen = v
+                .parse()
+                .context("TABYS_LISTEN must be an address such as 127.0.0.1:8080")?;
         }
         if let Some(v) = env("TABYS_DATA_DIR") {
             s.data_dir = v.into();
@@ -102,14 +109,19 @@ impl Settings {
     }
 
     pub fn web(&self) -> tabys_web::WebConfig {
-        tabys_web::WebConfig { secure_cookies: self.secure_cookies, max_body_bytes: self.max_body_bytes }
+        tabys_web::WebConfig {
+            secure_cookies: self.secure_cookies,
+            max_body_bytes: self.max_body_bytes,
+        }
     }
 }
 
 pub fn init_logging(settings: &Settings) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if settings.log_format == "json" {
         builder.json().init();
     } else {
@@ -123,7 +135,10 @@ mod tests {
 
     #[test]
     fn password_in_database_url_is_never_shown() {
-        let s = Settings { database_url: "postgres://app:s3cret@db.internal/tabys".into(), ..Settings::default() };
+        let s = Settings {
+            database_url: "postgres://app:s3cret@db.internal/tabys".into(),
+            ..Settings::default()
+        };
         assert!(!format!("{s:?}").contains("s3cret"));
         assert!(s.redacted_database_url().contains("***"));
     }

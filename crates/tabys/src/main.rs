@@ -9,16 +9,20 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
-use tabys_core::SystemClock;
 use tabys_core::email::Email;
 use tabys_core::locale::Locale;
+use tabys_core::{Clock, SystemClock};
 use tabys_store::Db;
 use tabys_store::audit::{self, Verdict};
 
 use crate::config::Settings;
 
 #[derive(Parser)]
-#[command(name = "tabys", version, about = "Tabys: offers, money and services for online businesses of Kazakhstan")]
+#[command(
+    name = "tabys",
+    version,
+    about = "Tabys: offers, money and services for online businesses of Kazakhstan"
+)]
 struct Cli {
     /// A TOML settings file; `TABYS_*` environment variables override it.
     #[arg(long, global = true, env = "TABYS_CONFIG")]
@@ -101,7 +105,9 @@ enum AuditTask {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(run(cli))
 }
 
@@ -145,25 +151,44 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let db = open(&settings).await?;
             admin(&db, task).await
         }
-        Command::Audit { task: AuditTask::Verify, data } => {
+        Command::Audit {
+            task: AuditTask::Verify,
+            data,
+        } => {
             let settings = Settings::load(file, data.as_deref(), None)?;
             let db = connect(&settings).await?;
-            match audit::verify(&db).await? {
+            let chain_intact = match audit::verify(&db).await? {
                 Verdict::Intact { entries, head } => {
                     println!("audit chain intact: {entries} entries, head {head}");
-                    Ok(())
+                    true
                 }
                 Verdict::Broken { seq, reason } => {
                     eprintln!("audit chain BROKEN at entry {seq}: {reason}");
-                    std::process::exit(1);
+                    false
+                }
+            };
+            // Every acceptance must prove which exact text it accepted.
+            let offers = tabys_offers::verify::verify(&db).await?;
+            if offers.is_intact() {
+                println!(
+                    "offer evidence intact: {} versions match their hashes, {} acceptances match their versions and audit entries",
+                    offers.versions, offers.acceptances
+                );
+            } else {
+                for problem in &offers.problems {
+                    eprintln!("offer evidence BROKEN: {problem}");
                 }
             }
+            if !chain_intact || !offers.is_intact() {
+                std::process::exit(1);
+            }
+            Ok(())
         }
     }
 }
 
 async fn connect(settings: &Settings) -> anyhow::Result<Db> {
-    Db::connect(&settings.database_url, Arc::new(SystemClock))
+    Db::connect(&settings.database_url, clock()?)
         .await
         .with_context(|| format!("connecting to {}", settings.redacted_database_url()))
 }
@@ -180,7 +205,44 @@ async fn open(settings: &Settings) -> anyhow::Result<Db> {
 
 /// The job handlers this build knows.
 fn registry() -> tabys_store::jobs::Registry {
-    tabys_store::jobs::Registry::default()
+    let mut registry = tabys_store::jobs::Registry::default();
+    tabys_offers::rights::register(&mut registry);
+    registry
+}
+
+/// The clock of this process: the wall clock. A debug build also honours
+/// `TABYS_TEST_CLOCK_SHIFT_SECONDS`, so an end-to-end test can restart the
+/// server "a day later" (an offer's new version taking effect); release
+/// builds do not contain that code at all.
+fn clock() -> anyhow::Result<Arc<dyn Clock>> {
+    #[cfg(debug_assertions)]
+    if let Some(raw) = std::env::var("TABYS_TEST_CLOCK_SHIFT_SECONDS")
+        .ok()
+        .filter(|v| !v.is_empty())
+    {
+        let seconds: i64 = raw
+            .parse()
+            .context("TABYS_TEST_CLOCK_SHIFT_SECONDS must be a whole number of seconds")?;
+        eprintln!(
+            "warning: debug build, clock shifted by {seconds} s (TABYS_TEST_CLOCK_SHIFT_SECONDS)"
+        );
+        return Ok(Arc::new(shifted::ShiftedClock(seconds)));
+    }
+    Ok(Arc::new(SystemClock))
+}
+
+#[cfg(debug_assertions)]
+mod shifted {
+    use tabys_core::{Clock, SystemClock, Timestamp};
+
+    /// The wall clock moved by a fixed number of seconds; for end-to-end tests only.
+    pub struct ShiftedClock(pub i64);
+
+    impl Clock for ShiftedClock {
+        fn now(&self) -> Timestamp {
+            SystemClock.now().plus_seconds(self.0)
+        }
+    }
 }
 
 async fn serve(settings: Settings, no_worker: bool) -> anyhow::Result<()> {
@@ -190,7 +252,8 @@ async fn serve(settings: Settings, no_worker: bool) -> anyhow::Result<()> {
 
 async fn serve_db(settings: Settings, db: Db, no_worker: bool) -> anyhow::Result<()> {
     let (stop_tx, stop) = tokio::sync::watch::channel(false);
-    let worker = (!no_worker).then(|| tokio::spawn(tabys_store::jobs::work(db.clone(), registry(), stop)));
+    let worker =
+        (!no_worker).then(|| tokio::spawn(tabys_store::jobs::work(db.clone(), registry(), stop)));
     let state = tabys_web::AppState::new(db.clone(), settings.web());
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
@@ -229,10 +292,20 @@ async fn shutdown_signal() {
 
 async fn admin(db: &Db, task: AdminTask) -> anyhow::Result<()> {
     match task {
-        AdminTask::CreateOperator { email, name, password } => {
+        AdminTask::CreateOperator {
+            email,
+            name,
+            password,
+        } => {
             let email = Email::parse(&email).map_err(|e| anyhow::anyhow!("email: {e}"))?;
             let mut tx = db.begin().await?;
-            let new = tabys_accounts::users::NewUser { email, name, password, locale: Locale::Ru, adult_confirmed: true };
+            let new = tabys_accounts::users::NewUser {
+                email,
+                name,
+                password,
+                locale: Locale::Ru,
+                adult_confirmed: true,
+            };
             let user = tabys_accounts::users::create(&mut tx, db, new, true).await?;
             tx.commit().await?;
             println!("operator {} created (id {})", user.email, user.id);

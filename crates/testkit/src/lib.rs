@@ -54,6 +54,32 @@ macro_rules! db_test {
     };
 }
 
+/// Generates `mod $name { sqlite, postgres }` around an `async fn(TestDb)`,
+/// for tests of the store that need a database but no server. The
+/// PostgreSQL variant fails loudly when `TABYS_TEST_PG_URL` is not set, like
+/// [`db_test!`]'s.
+#[macro_export]
+macro_rules! db_only_test {
+    ($(#[$meta:meta])* async fn $name:ident($db:ident : TestDb) $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            async fn run($db: $crate::TestDb) -> ::anyhow::Result<()> $body
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn sqlite() -> ::anyhow::Result<()> {
+                run($crate::TestDb::new($crate::Backend::Sqlite).await?).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn postgres() -> ::anyhow::Result<()> {
+                run($crate::TestDb::new($crate::Backend::Postgres).await?).await
+            }
+        }
+    };
+}
+
 /// A database of its own for one test; removed when dropped.
 pub struct TestDb {
     pub db: Db,
@@ -91,7 +117,10 @@ impl TestDb {
             Backend::Sqlite => {
                 let dir = std::env::temp_dir().join(format!("tabys-test-{}", random_suffix()));
                 std::fs::create_dir_all(&dir)?;
-                (format!("sqlite://{}", dir.join("tabys.db").display()), Cleanup::Folder(dir))
+                (
+                    format!("sqlite://{}", dir.join("tabys.db").display()),
+                    Cleanup::Folder(dir),
+                )
             }
             Backend::Postgres => {
                 let base = pg_url()?;
@@ -99,7 +128,9 @@ impl TestDb {
                 let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&base)
                     .await
                     .with_context(|| "connecting to TABYS_TEST_PG_URL")?;
-                sqlx::query(&format!("CREATE SCHEMA {schema}")).execute(&mut conn).await?;
+                sqlx::query(&format!("CREATE SCHEMA {schema}"))
+                    .execute(&mut conn)
+                    .await?;
                 let sep = if base.contains('?') { '&' } else { '?' };
                 let url = format!("{base}{sep}options=-c%20search_path%3D{schema}");
                 (url, Cleanup::Schema { url: base, schema })
@@ -121,10 +152,19 @@ impl Drop for TestDb {
                 let (url, schema) = (url.clone(), schema.clone());
                 // Drop runs inside the test's runtime; a thread of its own may block.
                 let _ = std::thread::spawn(move || {
-                    let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+                    let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                    else {
+                        return;
+                    };
                     rt.block_on(async {
-                        if let Ok(mut c) = <sqlx::PgConnection as sqlx::Connection>::connect(&url).await {
-                            let _ = sqlx::query(&format!("DROP SCHEMA {schema} CASCADE")).execute(&mut c).await;
+                        if let Ok(mut c) =
+                            <sqlx::PgConnection as sqlx::Connection>::connect(&url).await
+                        {
+                            let _ = sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
+                                .execute(&mut c)
+                                .await;
                         }
                     });
                 })
@@ -149,11 +189,14 @@ impl TestApp {
         Self::spawn_with(backend, tabys_web::WebConfig::default()).await
     }
 
-    pub async fn spawn_with(backend: Backend, config: tabys_web::WebConfig) -> anyhow::Result<Self> {
+    pub async fn spawn_with(
+        backend: Backend,
+        config: tabys_web::WebConfig,
+    ) -> anyhow::Result<Self> {
         let test_db = TestDb::new(backend).await?;
-        let state = tabys_web::AppState::new(test_db.db.clone(), config);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
+        let state = tabys_web::AppState::new(test_db.db.clone(), config);
         let app = tabys_web::app(state);
         let server = tokio::spawn(async move {
             let _ = axum::serve(listener, app.into_make_service()).await;
@@ -176,7 +219,12 @@ impl TestApp {
     /// Signs a new person up and returns their browser.
     pub async fn person(&self, email: &str, name: &str) -> anyhow::Result<Client> {
         let c = self.client()?;
-        let r = c.post_form("/signup", &[("name", name), ("email", email), ("password", PASSWORD)]).await?;
+        let r = c
+            .post_form(
+                "/signup",
+                &[("name", name), ("email", email), ("password", PASSWORD)],
+            )
+            .await?;
         if r.status != StatusCode::SEE_OTHER {
             bail!("sign-up of {email} answered {}: {}", r.status, r.text);
         }
@@ -188,7 +236,11 @@ impl TestApp {
         let c = self.person(email, "Owner").await?;
         let r = c.post_form("/organizers/new", &org_form(slug)).await?;
         if r.status != StatusCode::SEE_OTHER {
-            bail!("creating organizer {slug} answered {}: {}", r.status, r.text);
+            bail!(
+                "creating organizer {slug} answered {}: {}",
+                r.status,
+                r.text
+            );
         }
         let id = r
             .location
@@ -255,7 +307,11 @@ impl Client {
             .cookie_provider(jar.clone())
             .redirect(reqwest::redirect::Policy::none())
             .build()?;
-        Ok(Self { base: base.to_string(), http, jar })
+        Ok(Self {
+            base: base.to_string(),
+            http,
+            jar,
+        })
     }
 
     fn url(&self, path: &str) -> String {
@@ -268,15 +324,24 @@ impl Client {
         let url = self.base.parse().ok()?;
         let header = self.jar.cookies(&url)?;
         let text = header.to_str().ok()?.to_string();
-        text.split("; ").find_map(|p| p.strip_prefix(&format!("{name}=")).map(str::to_string))
+        text.split("; ")
+            .find_map(|p| p.strip_prefix(&format!("{name}=")).map(str::to_string))
     }
 
     async fn read(r: reqwest::Response) -> anyhow::Result<Reply> {
         let status = r.status();
         let headers = r.headers().clone();
-        let location = headers.get("location").and_then(|v| v.to_str().ok()).map(str::to_string);
+        let location = headers
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
         let text = r.text().await?;
-        Ok(Reply { status, location, text, headers })
+        Ok(Reply {
+            status,
+            location,
+            text,
+            headers,
+        })
     }
 
     pub async fn get(&self, path: &str) -> anyhow::Result<Reply> {
@@ -297,36 +362,116 @@ impl Client {
             return Ok(t);
         }
         self.get("/healthz").await?;
-        self.cookie("csrf").context("no csrf cookie after a page view")
+        self.cookie("csrf")
+            .context("no csrf cookie after a page view")
     }
 
     /// Posts a form with the CSRF token filled in.
-    pub async fn post_form<K: AsRef<str>, V: AsRef<str>>(&self, path: &str, fields: &[(K, V)]) -> anyhow::Result<Reply> {
+    pub async fn post_form<K: AsRef<str>, V: AsRef<str>>(
+        &self,
+        path: &str,
+        fields: &[(K, V)],
+    ) -> anyhow::Result<Reply> {
         let token = self.csrf().await?;
-        let mut pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_ref(), v.as_ref())).collect();
+        let mut pairs: Vec<(&str, &str)> = fields
+            .iter()
+            .map(|(k, v)| (k.as_ref(), v.as_ref()))
+            .collect();
         pairs.push(("csrf", &token));
         Self::read(self.http.post(self.url(path)).form(&pairs).send().await?).await
     }
 
     /// Posts a form exactly as given: no CSRF token added.
-    pub async fn post_raw(&self, path: &str, content_type: &str, body: impl Into<reqwest::Body>) -> anyhow::Result<Reply> {
-        Self::read(self.http.post(self.url(path)).header("content-type", content_type).body(body).send().await?).await
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> anyhow::Result<Reply> {
+        Self::read(
+            self.http
+                .post(self.url(path))
+                .header("content-type", content_type)
+                .body(body)
+                .send()
+                .await?,
+        )
+        .await
     }
 
     /// An API call with the session cookie and the CSRF header.
-    pub async fn api(&self, method: reqwest::Method, path: &str, body: Option<serde_json::Value>) -> anyhow::Result<Reply> {
+    pub async fn api(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> anyhow::Result<Reply> {
         let token = self.csrf().await?;
-        let mut req = self.http.request(method, self.url(path)).header("x-csrf-token", token);
+        let mut req = self
+            .http
+            .request(method, self.url(path))
+            .header("x-csrf-token", token);
         if let Some(b) = body {
             req = req.json(&b);
         }
         Self::read(req.send().await?).await
     }
 
+    /// Any request, with this browser's cookies, extra headers and an
+    /// optional body sent as given (content type among the headers). Nothing
+    /// is filled in: no CSRF token, no content type.
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<Vec<u8>>,
+    ) -> anyhow::Result<Reply> {
+        let mut req = self.http.request(method, self.url(path));
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        if let Some(b) = body {
+            req = req.body(b);
+        }
+        Self::read(req.send().await?).await
+    }
+
+    /// Posts a form with the CSRF token filled in and extra headers
+    /// (`Accept-Language`, …).
+    pub async fn post_form_with<K: AsRef<str>, V: AsRef<str>>(
+        &self,
+        path: &str,
+        fields: &[(K, V)],
+        headers: &[(&str, &str)],
+    ) -> anyhow::Result<Reply> {
+        let token = self.csrf().await?;
+        let mut pairs: Vec<(&str, &str)> = fields
+            .iter()
+            .map(|(k, v)| (k.as_ref(), v.as_ref()))
+            .collect();
+        pairs.push(("csrf", &token));
+        let mut req = self.http.post(self.url(path)).form(&pairs);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        Self::read(req.send().await?).await
+    }
+
     /// An API call with a bearer token and no cookies.
-    pub async fn bearer(base: &str, token: &str, method: reqwest::Method, path: &str, body: Option<serde_json::Value>) -> anyhow::Result<Reply> {
-        let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build()?;
-        let mut req = http.request(method, format!("{base}{path}")).bearer_auth(token);
+    pub async fn bearer(
+        base: &str,
+        token: &str,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> anyhow::Result<Reply> {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()?;
+        let mut req = http
+            .request(method, format!("{base}{path}"))
+            .bearer_auth(token);
         if let Some(b) = body {
             req = req.json(&b);
         }

@@ -44,7 +44,13 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 }
 
 /// A `Set-Cookie` value. `max_age` of 0 deletes the cookie.
-pub fn set_cookie(name: &str, value: &str, max_age_seconds: i64, http_only: bool, secure: bool) -> HeaderValue {
+pub fn set_cookie(
+    name: &str,
+    value: &str,
+    max_age_seconds: i64,
+    http_only: bool,
+    secure: bool,
+) -> HeaderValue {
     let mut c = format!("{name}={value}; Path=/; Max-Age={max_age_seconds}; SameSite=Lax");
     if http_only {
         c.push_str("; HttpOnly");
@@ -84,7 +90,13 @@ pub async fn csrf_cookie(State(state): State<AppState>, mut req: Request, next: 
     req.extensions_mut().insert(CsrfToken(token.clone()));
     let mut response = next.run(req).await;
     if fresh {
-        let value = set_cookie(CSRF_COOKIE, &token, 365 * 86_400, false, state.config.secure_cookies);
+        let value = set_cookie(
+            CSRF_COOKIE,
+            &token,
+            365 * 86_400,
+            false,
+            state.config.secure_cookies,
+        );
         response.headers_mut().append(header::SET_COOKIE, value);
     }
     response
@@ -96,7 +108,12 @@ pub fn origin(headers: &HeaderMap) -> Origin {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(',').next())
         .map(|s| s.trim().to_string())
-        .or_else(|| headers.get("x-real-ip").and_then(|v| v.to_str().ok()).map(str::to_string))
+        .or_else(|| {
+            headers
+                .get("x-real-ip")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        })
         .unwrap_or_else(|| "local".into());
     let user_agent = headers
         .get(header::USER_AGENT)
@@ -116,6 +133,8 @@ pub struct Ctx {
     pub session_expired: bool,
     pub path: String,
     pub origin: Origin,
+    /// Unread in-app notifications of the signed-in person, for the header.
+    pub unread: i64,
 }
 
 impl Ctx {
@@ -131,14 +150,21 @@ impl Ctx {
     /// The signed-in operator.
     pub fn operator(&self) -> Result<&User, Error> {
         let user = self.user()?;
-        if user.is_operator { Ok(user) } else { Err(Error::NotFound) }
+        if user.is_operator {
+            Ok(user)
+        } else {
+            Err(Error::NotFound)
+        }
     }
 }
 
 impl FromRequestParts<AppState> for Ctx {
     type Rejection = PageError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let mut locale = request_locale(&parts.headers);
         let mut user = None;
         let mut session = None;
@@ -157,6 +183,10 @@ impl FromRequestParts<AppState> for Ctx {
                 Err(e) => return Err(PageError(e)),
             }
         }
+        let unread = match &user {
+            Some(u) => tabys_notify::unread(&state.db, u.id).await?,
+            None => 0,
+        };
         let csrf = parts
             .extensions
             .get::<CsrfToken>()
@@ -170,6 +200,7 @@ impl FromRequestParts<AppState> for Ctx {
             session_expired,
             path: parts.uri.path().to_string(),
             origin: origin(&parts.headers),
+            unread,
         })
     }
 }
@@ -191,7 +222,11 @@ impl<T: DeserializeOwned> FromRequest<AppState> for CsrfForm<T> {
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-        let expected = req.extensions().get::<CsrfToken>().map(|t| t.0.clone()).unwrap_or_default();
+        let expected = req
+            .extensions()
+            .get::<CsrfToken>()
+            .map(|t| t.0.clone())
+            .unwrap_or_default();
         if !is_form {
             return Err(PageError(Error::invalid("form", "unsupported-media-type")));
         }
@@ -200,7 +235,11 @@ impl<T: DeserializeOwned> FromRequest<AppState> for CsrfForm<T> {
             .map_err(|_| PageError(Error::invalid("form", "payload-too-large")))?;
         let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes)
             .map_err(|_| PageError(Error::invalid("form", "bad-request")))?;
-        let given = pairs.iter().find(|(k, _)| k == "csrf").map(|(_, v)| v.as_str()).unwrap_or("");
+        let given = pairs
+            .iter()
+            .find(|(k, _)| k == "csrf")
+            .map(|(_, v)| v.as_str())
+            .unwrap_or("");
         if !csrf_matches(&expected, given) {
             return Err(PageError(Error::invalid("csrf", "csrf")));
         }
@@ -215,7 +254,10 @@ pub enum Caller {
     /// A browser session; state-changing calls carried the CSRF header.
     Session { user: User },
     /// An API token: acts as its issuer, only inside its organizer.
-    Token { user: User, org: tabys_core::ids::OrgId },
+    Token {
+        user: User,
+        org: tabys_core::ids::OrgId,
+    },
 }
 
 impl Caller {
@@ -248,7 +290,10 @@ impl FromRequestParts<AppState> for ApiTr {
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         if let Some(auth) = parts.headers.get(header::AUTHORIZATION) {
             let secret = auth
                 .to_str()
@@ -262,7 +307,11 @@ impl FromRequestParts<AppState> for Caller {
         let (_, user) = sessions::resolve(&state.db, token).await?;
         if !parts.method.is_safe() {
             let expected = cookie(&parts.headers, CSRF_COOKIE).unwrap_or_default();
-            let given = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()).unwrap_or_default();
+            let given = parts
+                .headers
+                .get(CSRF_HEADER)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default();
             if !csrf_matches(expected, given) {
                 return Err(ApiError(Error::invalid("csrf", "csrf")));
             }

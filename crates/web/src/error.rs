@@ -20,7 +20,12 @@ use crate::pages::layout::ErrorPage;
 
 pub fn status(e: &Error) -> StatusCode {
     match e {
-        Error::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        Error::Invalid(fields) => match fields.first().map(|f| f.code) {
+            // The body as a whole was refused before any field was read.
+            Some("payload-too-large") => StatusCode::PAYLOAD_TOO_LARGE,
+            Some("unsupported-media-type") => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            _ => StatusCode::UNPROCESSABLE_ENTITY,
+        },
         Error::NotFound => StatusCode::NOT_FOUND,
         Error::Conflict("session-expired") => StatusCode::UNAUTHORIZED,
         Error::Conflict(_) => StatusCode::CONFLICT,
@@ -55,7 +60,9 @@ impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         log(&self.0);
         let mut response = status(&self.0).into_response();
-        response.extensions_mut().insert(PageErrorCode(self.0.code()));
+        response
+            .extensions_mut()
+            .insert(PageErrorCode(self.0.code()));
         response
     }
 }
@@ -100,14 +107,29 @@ impl IntoResponse for ApiError {
         };
         let status = status(&self.0);
         let mut response = status.into_response();
-        response.extensions_mut().insert(ApiErrorBody(status, self.0.code(), fields));
+        response
+            .extensions_mut()
+            .insert(ApiErrorBody(status, self.0.code(), fields));
         response
     }
 }
 
 fn api_body(tr: Tr, status: StatusCode, code: &str, fields: Vec<FieldError>) -> Response {
-    let message = if let Some(f) = fields.first() { tr.err(f.code) } else { tr.err(code) };
-    (status, Json(ErrorBody { error: ErrorDetail { code: code.to_string(), message, fields } }))
+    let message = if let Some(f) = fields.first() {
+        tr.err(f.code)
+    } else {
+        tr.err(code)
+    };
+    (
+        status,
+        Json(ErrorBody {
+            error: ErrorDetail {
+                code: code.to_string(),
+                message,
+                fields,
+            },
+        }),
+    )
         .into_response()
 }
 
@@ -136,16 +158,24 @@ pub async fn render_page_errors(State(_): State<AppState>, req: Request, next: N
     let method_is_get = req.method() == axum::http::Method::GET;
     let response = next.run(req).await;
 
-    if let Some(ApiErrorBody(status, code, fields)) = response.extensions().get::<ApiErrorBody>().cloned() {
+    if let Some(ApiErrorBody(status, code, fields)) =
+        response.extensions().get::<ApiErrorBody>().cloned()
+    {
         return api_body(tr, status, code, fields);
     }
     let code = match response.extensions().get::<PageErrorCode>() {
         Some(PageErrorCode(code)) => *code,
         None => {
-            let has_body_type = response.headers().contains_key(header::CONTENT_TYPE)
-                && response.status() != StatusCode::PAYLOAD_TOO_LARGE;
+            // The framework's own rejections (a path segment that does not
+            // parse, a body over the limit) are bare or plain text; a body
+            // a handler rendered itself is left alone.
+            let is_bare = response
+                .headers()
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .is_none_or(|v| v.starts_with("text/plain"));
             match framework_code(response.status()) {
-                Some(code) if !has_body_type => code,
+                Some(code) if is_bare => code,
                 _ => return response,
             }
         }
@@ -155,8 +185,16 @@ pub async fn render_page_errors(State(_): State<AppState>, req: Request, next: N
         return api_body(tr, status, code, Vec::new());
     }
     if code == "unauthorized" || code == "session-expired" {
-        let next = if method_is_get { path_and_query } else { "/cabinet".to_string() };
-        let expired = if code == "session-expired" { "&expired=1" } else { "" };
+        let next = if method_is_get {
+            path_and_query
+        } else {
+            "/cabinet".to_string()
+        };
+        let expired = if code == "session-expired" {
+            "&expired=1"
+        } else {
+            ""
+        };
         return Redirect::to(&format!("/login?next={}{expired}", urlencode(&next))).into_response();
     }
     let page = ErrorPage::new(tr, status.as_u16(), code);

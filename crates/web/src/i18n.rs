@@ -35,9 +35,14 @@ fn bundle(locale: Locale, source: &str) -> Bundle {
     // and PDFs as stray characters.
     bundle.set_use_isolating(false);
     // A syntax error keeps the good entries; the test below reports it.
-    let resource = FluentResource::try_new(source.to_string()).unwrap_or_else(|(partial, _)| partial);
+    let resource =
+        FluentResource::try_new(source.to_string()).unwrap_or_else(|(partial, _)| partial);
     if let Err(errors) = bundle.add_resource(resource) {
-        tracing::error!(locale = locale.code(), ?errors, "duplicate keys in locale file");
+        tracing::error!(
+            locale = locale.code(),
+            ?errors,
+            "duplicate keys in locale file"
+        );
     }
     bundle
 }
@@ -76,6 +81,29 @@ impl Tr {
         self.format(key, Some(&args))
     }
 
+    /// The text for `key` with arguments stored as JSON (a notification's):
+    /// strings and numbers are passed on, anything else is left out.
+    pub fn with_args(
+        &self,
+        key: &str,
+        values: &serde_json::Map<String, serde_json::Value>,
+    ) -> String {
+        let mut args = FluentArgs::new();
+        for (name, value) in values {
+            match value {
+                serde_json::Value::String(s) => {
+                    args.set(name.clone(), FluentValue::from(s.clone()))
+                }
+                serde_json::Value::Number(n) => match n.as_i64() {
+                    Some(i) => args.set(name.clone(), FluentValue::from(i)),
+                    None => args.set(name.clone(), FluentValue::from(n.to_string())),
+                },
+                _ => {}
+            }
+        }
+        self.format(key, Some(&args))
+    }
+
     /// The text for a key made of a prefix and a code (`alert-` + kind).
     pub fn prefixed(&self, prefix: &str, code: &str) -> String {
         self.t(&format!("{prefix}{code}"))
@@ -87,18 +115,27 @@ impl Tr {
     }
 
     /// A legal form's name.
-    pub fn legal_form(&self, form: impl std::borrow::Borrow<tabys_accounts::organizers::LegalForm>) -> String {
+    pub fn legal_form(
+        &self,
+        form: impl std::borrow::Borrow<tabys_accounts::organizers::LegalForm>,
+    ) -> String {
         self.t(&format!("legal-form-{}", form.borrow().code()))
     }
 
     /// The message for an error code.
     pub fn err(&self, code: &str) -> String {
         let key = format!("err-{code}");
-        if self.has(&key) { self.t(&key) } else { self.t("err-invalid") }
+        if self.has(&key) {
+            self.t(&key)
+        } else {
+            self.t("err-invalid")
+        }
     }
 
     pub fn has(&self, key: &str) -> bool {
-        bundles().get(&self.locale).is_some_and(|b| b.has_message(key))
+        bundles()
+            .get(&self.locale)
+            .is_some_and(|b| b.has_message(key))
     }
 
     fn format(&self, key: &str, args: Option<&FluentArgs>) -> String {
@@ -110,7 +147,9 @@ impl Tr {
             return key.to_string();
         };
         let mut errors = Vec::new();
-        bundle.format_pattern(pattern, args, &mut errors).into_owned()
+        bundle
+            .format_pattern(pattern, args, &mut errors)
+            .into_owned()
     }
 }
 
@@ -141,8 +180,10 @@ mod tests {
 
     #[test]
     fn every_key_exists_in_all_three_languages() {
-        let sets: Vec<(Locale, BTreeSet<String>)> =
-            SOURCES.iter().map(|(l, s)| (*l, keys(s).into_iter().collect())).collect();
+        let sets: Vec<(Locale, BTreeSet<String>)> = SOURCES
+            .iter()
+            .map(|(l, s)| (*l, keys(s).into_iter().collect()))
+            .collect();
         let all: BTreeSet<String> = sets.iter().flat_map(|(_, s)| s.iter().cloned()).collect();
         for (locale, set) in &sets {
             let missing: Vec<_> = all.difference(set).collect();
@@ -155,21 +196,34 @@ mod tests {
         let root = concat!(env!("CARGO_MANIFEST_DIR"));
         let mut used = BTreeSet::new();
         let mut files = Vec::new();
-        for dir in ["templates", "src", "src/pages", "src/api"] {
-            let Ok(entries) = std::fs::read_dir(format!("{root}/{dir}")) else { continue };
+        // Every file under these folders, however deep.
+        let mut dirs: Vec<std::path::PathBuf> = ["templates", "src"]
+            .iter()
+            .map(|d| format!("{root}/{d}").into())
+            .collect();
+        while let Some(dir) = dirs.pop() {
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                continue;
+            };
             for e in entries.flatten() {
-                if e.path().is_file() {
+                if e.path().is_dir() {
+                    dirs.push(e.path());
+                } else {
                     files.push(e.path());
                 }
             }
         }
         for path in files {
             let text = std::fs::read_to_string(&path).unwrap_or_default();
-            for call in ["t(\"", "t1(\"", "n(\""] {
+            // Method calls on a translator only (`l.t.t("…")`, `tr.n("…")`),
+            // not any function whose name ends the same way (`get("…")`).
+            for call in [".t(\"", ".t1(\"", ".n(\""] {
                 for piece in text.split(call).skip(1) {
                     if let Some(key) = piece.split('"').next()
                         && !key.is_empty()
-                        && key.chars().all(|c| c.is_ascii_lowercase() || c == '-' || c.is_ascii_digit())
+                        && key
+                            .chars()
+                            .all(|c| c.is_ascii_lowercase() || c == '-' || c.is_ascii_digit())
                     {
                         used.insert(key.to_string());
                     }
@@ -188,12 +242,26 @@ mod tests {
     fn keys_built_from_values_exist() {
         use tabys_accounts::Role;
         use tabys_accounts::organizers::LegalForm;
-        let mut keys: Vec<String> = [Role::Owner, Role::Manager, Role::Curator, Role::Support, Role::Customer]
-            .iter()
-            .map(|r| format!("role-{}", r.code()))
-            .collect();
-        keys.extend(LegalForm::ALL.iter().map(|f| format!("legal-form-{}", f.code())));
-        keys.extend(crate::pages::cabinet::SECTIONS.iter().map(|(_, k)| k.to_string()));
+        let mut keys: Vec<String> = [
+            Role::Owner,
+            Role::Manager,
+            Role::Curator,
+            Role::Support,
+            Role::Customer,
+        ]
+        .iter()
+        .map(|r| format!("role-{}", r.code()))
+        .collect();
+        keys.extend(
+            LegalForm::ALL
+                .iter()
+                .map(|f| format!("legal-form-{}", f.code())),
+        );
+        keys.extend(
+            crate::pages::cabinet::SECTIONS
+                .iter()
+                .map(|(_, k)| k.to_string()),
+        );
         keys.push("alert-account-compromised".into());
         for locale in Locale::ALL {
             let tr = Tr::new(locale);
@@ -205,29 +273,79 @@ mod tests {
 
     #[test]
     fn plural_forms_follow_the_language() {
-        assert_eq!(Tr::new(Locale::Ru).n("sessions-count", 1), "1 активный сеанс");
-        assert_eq!(Tr::new(Locale::Ru).n("sessions-count", 3), "3 активных сеанса");
-        assert_eq!(Tr::new(Locale::Ru).n("sessions-count", 5), "5 активных сеансов");
-        assert_eq!(Tr::new(Locale::En).n("sessions-count", 1), "1 active session");
-        assert_eq!(Tr::new(Locale::En).n("sessions-count", 2), "2 active sessions");
+        assert_eq!(
+            Tr::new(Locale::Ru).n("sessions-count", 1),
+            "1 активный сеанс"
+        );
+        assert_eq!(
+            Tr::new(Locale::Ru).n("sessions-count", 3),
+            "3 активных сеанса"
+        );
+        assert_eq!(
+            Tr::new(Locale::Ru).n("sessions-count", 5),
+            "5 активных сеансов"
+        );
+        assert_eq!(
+            Tr::new(Locale::En).n("sessions-count", 1),
+            "1 active session"
+        );
+        assert_eq!(
+            Tr::new(Locale::En).n("sessions-count", 2),
+            "2 active sessions"
+        );
     }
 
     #[test]
     fn error_codes_used_by_capabilities_are_translated() {
         let codes = [
-            "required", "email-format", "email-taken", "password-too-short", "password-too-long",
-            "password-wrong", "login-failed", "iin-bin-format", "iin-bin-checksum", "iin-bin-date",
-            "iban-format", "iban-checksum", "bik-format", "kbe-format", "slug-format", "slug-taken",
-            "legal-form-unknown", "bin-required", "iin-required", "text-too-long", "name-format",
-            "already-staff", "role-unknown", "not-found", "forbidden", "unauthorized", "rate-limited",
-            "internal", "csrf", "session-expired", "account-suspended", "owner-cannot-be-removed",
-            "adult-required", "duplicate", "invalid", "payload-too-large", "bad-request",
-            "unsupported-media-type", "phone-format",
+            "required",
+            "email-format",
+            "email-taken",
+            "password-too-short",
+            "password-too-long",
+            "password-wrong",
+            "login-failed",
+            "iin-bin-format",
+            "iin-bin-checksum",
+            "iin-bin-date",
+            "iban-format",
+            "iban-checksum",
+            "bik-format",
+            "kbe-format",
+            "slug-format",
+            "slug-taken",
+            "legal-form-unknown",
+            "bin-required",
+            "iin-required",
+            "text-too-long",
+            "name-format",
+            "already-staff",
+            "role-unknown",
+            "not-found",
+            "forbidden",
+            "unauthorized",
+            "rate-limited",
+            "internal",
+            "csrf",
+            "session-expired",
+            "account-suspended",
+            "owner-cannot-be-removed",
+            "adult-required",
+            "duplicate",
+            "invalid",
+            "payload-too-large",
+            "bad-request",
+            "unsupported-media-type",
+            "phone-format",
         ];
         for locale in Locale::ALL {
             let tr = Tr::new(locale);
             for code in codes {
-                assert!(tr.has(&format!("err-{code}")), "{} lacks err-{code}", locale.code());
+                assert!(
+                    tr.has(&format!("err-{code}")),
+                    "{} lacks err-{code}",
+                    locale.code()
+                );
             }
         }
     }

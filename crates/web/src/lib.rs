@@ -36,7 +36,10 @@ pub struct WebConfig {
 
 impl Default for WebConfig {
     fn default() -> Self {
-        Self { secure_cookies: false, max_body_bytes: 1024 * 1024 }
+        Self {
+            secure_cookies: false,
+            max_body_bytes: 1024 * 1024,
+        }
     }
 }
 
@@ -50,7 +53,11 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(db: Db, config: WebConfig) -> Self {
-        Self { db, config: Arc::new(config), metrics: Arc::new(Metrics::default()) }
+        Self {
+            db,
+            config: Arc::new(config),
+            metrics: Arc::new(Metrics::default()),
+        }
     }
 }
 
@@ -63,11 +70,22 @@ pub fn app(state: AppState) -> Router {
         .merge(pages::router())
         .nest("/api/v1", api::router())
         .merge(metrics::router())
-        .layer(axum::middleware::from_fn_with_state(state.clone(), error::render_page_errors))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), ctx::csrf_cookie))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
+        // Inside the error renderer, so that a body over the limit is
+        // answered with a translated page or a JSON error.
         .layer(DefaultBodyLimit::disable())
         .layer(RequestBodyLimitLayer::new(limit))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            error::render_page_errors,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            ctx::csrf_cookie,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(
             TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {

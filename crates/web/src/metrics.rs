@@ -33,7 +33,9 @@ pub struct Metrics {
 
 impl Metrics {
     fn observe(&self, route: String, method: String, status: u16, seconds: f64) {
-        let Ok(mut map) = self.requests.lock() else { return };
+        let Ok(mut map) = self.requests.lock() else {
+            return;
+        };
         let s = map.entry((route, method, status)).or_default();
         s.count += 1;
         s.sum_seconds += seconds;
@@ -47,9 +49,14 @@ impl Metrics {
     /// The Prometheus text exposition.
     pub fn render(&self) -> String {
         let mut out = String::new();
-        let _ = writeln!(out, "# HELP tabys_http_requests_total HTTP requests by route, method and status.");
+        let _ = writeln!(
+            out,
+            "# HELP tabys_http_requests_total HTTP requests by route, method and status."
+        );
         let _ = writeln!(out, "# TYPE tabys_http_requests_total counter");
-        let Ok(map) = self.requests.lock() else { return out };
+        let Ok(map) = self.requests.lock() else {
+            return out;
+        };
         for ((route, method, status), s) in map.iter() {
             let _ = writeln!(
                 out,
@@ -57,7 +64,10 @@ impl Metrics {
                 s.count
             );
         }
-        let _ = writeln!(out, "# HELP tabys_http_request_duration_seconds Time to answer, by route.");
+        let _ = writeln!(
+            out,
+            "# HELP tabys_http_request_duration_seconds Time to answer, by route."
+        );
         let _ = writeln!(out, "# TYPE tabys_http_request_duration_seconds histogram");
         let mut by_route: BTreeMap<&str, Series> = BTreeMap::new();
         for ((route, _, _), s) in map.iter() {
@@ -76,9 +86,21 @@ impl Metrics {
                     s.buckets[i]
                 );
             }
-            let _ = writeln!(out, "tabys_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"+Inf\"}} {}", s.count);
-            let _ = writeln!(out, "tabys_http_request_duration_seconds_sum{{route=\"{route}\"}} {}", s.sum_seconds);
-            let _ = writeln!(out, "tabys_http_request_duration_seconds_count{{route=\"{route}\"}} {}", s.count);
+            let _ = writeln!(
+                out,
+                "tabys_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"+Inf\"}} {}",
+                s.count
+            );
+            let _ = writeln!(
+                out,
+                "tabys_http_request_duration_seconds_sum{{route=\"{route}\"}} {}",
+                s.sum_seconds
+            );
+            let _ = writeln!(
+                out,
+                "tabys_http_request_duration_seconds_count{{route=\"{route}\"}} {}",
+                s.count
+            );
         }
         out
     }
@@ -93,14 +115,19 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
         .unwrap_or_else(|| "unmatched".into());
     let method = req.method().to_string();
     let response = next.run(req).await;
-    state
-        .metrics
-        .observe(route, method, response.status().as_u16(), started.elapsed().as_secs_f64());
+    state.metrics.observe(
+        route,
+        method,
+        response.status().as_u16(),
+        started.elapsed().as_secs_f64(),
+    );
     response
 }
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/healthz", get(healthz)).route("/metrics", get(metrics))
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
 }
 
 async fn healthz(State(state): State<AppState>) -> Response {
@@ -115,7 +142,10 @@ async fn healthz(State(state): State<AppState>) -> Response {
 
 async fn metrics(State(state): State<AppState>) -> Response {
     (
-        [(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4",
+        )],
         state.metrics.render(),
     )
         .into_response()

@@ -87,7 +87,12 @@ pub fn render(doc: &OpenApi) -> String {
         .map(|c| {
             c.schemas
                 .iter()
-                .map(|(name, s)| (name.clone(), serde_json::to_string_pretty(s).unwrap_or_default()))
+                .map(|(name, s)| {
+                    (
+                        name.clone(),
+                        serde_json::to_string_pretty(s).unwrap_or_default(),
+                    )
+                })
                 .collect()
         })
         .unwrap_or_default();
@@ -97,5 +102,6 @@ pub fn render(doc: &OpenApi) -> String {
         operations,
         schemas,
     };
-    page.render().unwrap_or_else(|e| format!("API docs failed to render: {e}"))
+    page.render()
+        .unwrap_or_else(|e| format!("API docs failed to render: {e}"))
 }

@@ -5,6 +5,7 @@
 //! `/api/v1/openapi.json` cannot drift from the code.
 
 mod docs;
+mod offers;
 mod orgs;
 
 use axum::Json;
@@ -24,6 +25,7 @@ use crate::error::{ApiError, ErrorBody};
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Tabys API", version = "1", description = "Organizers, staff and the rest of Tabys over JSON. Errors always have the shape `{\"error\": {\"code\", \"message\", \"fields\"}}`; `code` is stable."),
+    servers((url = "/api/v1", description = "Every path below is relative to this prefix.")),
     modifiers(&Security),
     components(schemas(ErrorBody))
 )]
@@ -36,7 +38,12 @@ impl Modify for Security {
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "token",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).description(Some("An API token issued by an organizer (`tabys_…`).")).build()),
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("An API token issued by an organizer (`tabys_…`)."))
+                    .build(),
+            ),
         );
         components.add_security_scheme(
             "session",
@@ -50,6 +57,7 @@ pub fn openapi_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(me))
         .merge(orgs::router())
+        .merge(offers::router())
         .split_for_parts()
 }
 
@@ -67,7 +75,12 @@ pub fn router() -> Router<AppState> {
             "/openapi.json",
             get(move || {
                 let json = json.clone();
-                async move { ([(axum::http::header::CONTENT_TYPE, "application/json")], json) }
+                async move {
+                    (
+                        [(axum::http::header::CONTENT_TYPE, "application/json")],
+                        json,
+                    )
+                }
             }),
         )
         .route(
@@ -95,7 +108,10 @@ struct Me {
 #[utoipa::path(get, path = "/me", tag = "accounts",
     responses((status = 200, body = Me), (status = 401, body = ErrorBody)),
     security(("session" = []), ("token" = [])))]
-async fn me(axum::extract::State(state): axum::extract::State<AppState>, caller: Caller) -> Result<Json<Me>, ApiError> {
+async fn me(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    caller: Caller,
+) -> Result<Json<Me>, ApiError> {
     let user = caller.user();
     let memberships = members::memberships(&state.db, user.id)
         .await?

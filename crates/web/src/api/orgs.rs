@@ -6,9 +6,9 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use tabys_accounts::members::{self, Member, Membership, NewStaff, Role};
 use tabys_accounts::organizers::{self, Organizer, ProfileInput};
+use tabys_core::Error;
 use tabys_core::email::Email;
 use tabys_core::ids::{OrgId, UserId};
-use tabys_core::Error;
 use tabys_store::audit;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -36,14 +36,21 @@ async fn staff(state: &AppState, caller: &Caller, org: OrgId) -> Result<Role, Ap
 }
 
 fn must(role: Role, allowed: fn(Role) -> bool) -> Result<(), ApiError> {
-    if allowed(role) { Ok(()) } else { Err(ApiError(Error::Forbidden)) }
+    if allowed(role) {
+        Ok(())
+    } else {
+        Err(ApiError(Error::Forbidden))
+    }
 }
 
 /// The organizers the caller holds a role in.
 #[utoipa::path(get, path = "/orgs", tag = "organizers",
     responses((status = 200, body = Vec<Membership>), (status = 401, body = ErrorBody)),
     security(("session" = []), ("token" = [])))]
-async fn list_orgs(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<Membership>>, ApiError> {
+async fn list_orgs(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Vec<Membership>>, ApiError> {
     let list = members::memberships(&state.db, caller.user().id)
         .await?
         .into_iter()
@@ -73,7 +80,11 @@ async fn create_org(
     params(("org" = i64, Path, description = "Organizer id")),
     responses((status = 200, body = Organizer), (status = 404, body = ErrorBody)),
     security(("session" = []), ("token" = [])))]
-async fn get_org(State(state): State<AppState>, caller: Caller, Path(org): Path<i64>) -> Result<Json<Organizer>, ApiError> {
+async fn get_org(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(org): Path<i64>,
+) -> Result<Json<Organizer>, ApiError> {
     staff(&state, &caller, OrgId(org)).await?;
     Ok(Json(organizers::get(&state.db, OrgId(org)).await?))
 }
@@ -89,9 +100,14 @@ async fn update_org(
     Path(org): Path<i64>,
     ApiJson(input): ApiJson<ProfileInput>,
 ) -> Result<Json<Organizer>, ApiError> {
-    must(staff(&state, &caller, OrgId(org)).await?, Role::edits_profile)?;
+    must(
+        staff(&state, &caller, OrgId(org)).await?,
+        Role::edits_profile,
+    )?;
     let profile = input.parse()?;
-    Ok(Json(organizers::update(&state.db, OrgId(org), caller.user().id, profile).await?))
+    Ok(Json(
+        organizers::update(&state.db, OrgId(org), caller.user().id, profile).await?,
+    ))
 }
 
 /// Staff logins of the organizer.
@@ -99,7 +115,11 @@ async fn update_org(
     params(("org" = i64, Path, description = "Organizer id")),
     responses((status = 200, body = Vec<Member>), (status = 404, body = ErrorBody)),
     security(("session" = []), ("token" = [])))]
-async fn list_staff(State(state): State<AppState>, caller: Caller, Path(org): Path<i64>) -> Result<Json<Vec<Member>>, ApiError> {
+async fn list_staff(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(org): Path<i64>,
+) -> Result<Json<Vec<Member>>, ApiError> {
     staff(&state, &caller, OrgId(org)).await?;
     Ok(Json(members::staff(&state.db, OrgId(org)).await?))
 }
@@ -128,12 +148,21 @@ async fn add_staff(
     Path(org): Path<i64>,
     ApiJson(body): ApiJson<NewStaffBody>,
 ) -> Result<(StatusCode, Json<Member>), ApiError> {
-    must(staff(&state, &caller, OrgId(org)).await?, Role::manages_staff)?;
+    must(
+        staff(&state, &caller, OrgId(org)).await?,
+        Role::manages_staff,
+    )?;
     let email = Email::parse(&body.email).map_err(|e| e.on("email"))?;
     let role = Role::parse(&body.role)
         .filter(|r| Role::STAFF.contains(r))
         .ok_or(Error::invalid("role", "role-unknown"))?;
-    let new = NewStaff { email, name: body.name, role, password: body.password, locale: tr.locale };
+    let new = NewStaff {
+        email,
+        name: body.name,
+        role,
+        password: body.password,
+        locale: tr.locale,
+    };
     let member = members::add_staff(&state.db, OrgId(org), caller.user().id, new).await?;
     Ok((StatusCode::CREATED, Json(member)))
 }
@@ -148,7 +177,10 @@ async fn remove_staff(
     caller: Caller,
     Path((org, user)): Path<(i64, i64)>,
 ) -> Result<StatusCode, ApiError> {
-    must(staff(&state, &caller, OrgId(org)).await?, Role::manages_staff)?;
+    must(
+        staff(&state, &caller, OrgId(org)).await?,
+        Role::manages_staff,
+    )?;
     members::remove_staff(&state.db, OrgId(org), caller.user().id, UserId(user)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -163,6 +195,9 @@ async fn org_audit(
     caller: Caller,
     Path(org): Path<i64>,
 ) -> Result<Json<Vec<audit::Record>>, ApiError> {
-    must(staff(&state, &caller, OrgId(org)).await?, Role::edits_profile)?;
+    must(
+        staff(&state, &caller, OrgId(org)).await?,
+        Role::edits_profile,
+    )?;
     Ok(Json(audit::recent(&state.db, Some(OrgId(org)), 200).await?))
 }

@@ -37,7 +37,10 @@ pub fn router() -> Router<AppState> {
         .route("/cabinet/password", post(change_password))
         .route("/cabinet/compromised", post(report_compromise))
         .route("/cabinet/{section}", get(section))
-        .route("/organizers/new", get(new_organizer_page).post(create_organizer))
+        .route(
+            "/organizers/new",
+            get(new_organizer_page).post(create_organizer),
+        )
 }
 
 #[derive(Template)]
@@ -50,8 +53,15 @@ struct Overview {
 
 async fn overview(State(state): State<AppState>, ctx: Ctx) -> Result<Response, PageError> {
     let user = ctx.user()?;
+    if let Some(redirect) = super::offers::before_cabinet(&state, &ctx).await? {
+        return Ok(redirect);
+    }
     let memberships = members::memberships(&state.db, user.id).await?;
-    render(&Overview { l: Layout::new(&ctx), memberships, sections: &SECTIONS })
+    render(&Overview {
+        l: Layout::new(&ctx),
+        memberships,
+        sections: &SECTIONS,
+    })
 }
 
 #[derive(Template)]
@@ -65,8 +75,17 @@ struct Section {
 
 async fn section(ctx: Ctx, Path(name): Path<String>) -> Result<Response, PageError> {
     ctx.user()?;
-    let (slug, key) = SECTIONS.iter().find(|(s, _)| *s == name).copied().ok_or(PageError(Error::NotFound))?;
-    render(&Section { l: Layout::new(&ctx), key, slug, sections: &SECTIONS })
+    let (slug, key) = SECTIONS
+        .iter()
+        .find(|(s, _)| *s == name)
+        .copied()
+        .ok_or(PageError(Error::NotFound))?;
+    render(&Section {
+        l: Layout::new(&ctx),
+        key,
+        slug,
+        sections: &SECTIONS,
+    })
 }
 
 #[derive(Template)]
@@ -82,7 +101,13 @@ struct Security {
 async fn security(State(state): State<AppState>, ctx: Ctx) -> Result<Response, PageError> {
     let user = ctx.user()?;
     let sessions = sessions::count(&state.db, user.id).await?;
-    render(&Security { l: Layout::new(&ctx), sections: &SECTIONS, sessions, done: None, errors: FormErrors::default() })
+    render(&Security {
+        l: Layout::new(&ctx),
+        sections: &SECTIONS,
+        sessions,
+        done: None,
+        errors: FormErrors::default(),
+    })
 }
 
 #[derive(Deserialize)]
@@ -93,17 +118,46 @@ struct PasswordForm {
     new_password: String,
 }
 
-async fn change_password(State(state): State<AppState>, ctx: Ctx, CsrfForm(form): CsrfForm<PasswordForm>) -> Result<Response, PageError> {
+async fn change_password(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    CsrfForm(form): CsrfForm<PasswordForm>,
+) -> Result<Response, PageError> {
     let user = ctx.user()?;
     let keep = ctx.session.as_ref().map(|s| s.id.as_str());
-    let outcome = users::change_password(&state.db, user.id, &form.current_password, &form.new_password, keep).await;
+    let outcome = users::change_password(
+        &state.db,
+        user.id,
+        &form.current_password,
+        &form.new_password,
+        keep,
+    )
+    .await;
     let (status, done, errors) = match outcome {
-        Ok(()) => (StatusCode::OK, Some("security-password-changed"), FormErrors::default()),
-        Err(Error::Invalid(fields)) => (StatusCode::UNPROCESSABLE_ENTITY, None, FormErrors::new(ctx.tr, fields)),
+        Ok(()) => (
+            StatusCode::OK,
+            Some("security-password-changed"),
+            FormErrors::default(),
+        ),
+        Err(Error::Invalid(fields)) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            None,
+            FormErrors::new(ctx.tr, fields),
+        ),
         Err(e) => return Err(PageError(e)),
     };
     let sessions = sessions::count(&state.db, user.id).await?;
-    Ok((status, render(&Security { l: Layout::new(&ctx), sections: &SECTIONS, sessions, done, errors })?).into_response())
+    Ok((
+        status,
+        render(&Security {
+            l: Layout::new(&ctx),
+            sections: &SECTIONS,
+            sessions,
+            done,
+            errors,
+        })?,
+    )
+        .into_response())
 }
 
 #[derive(Deserialize)]
@@ -111,11 +165,18 @@ struct Empty {}
 
 /// "Someone else used my account" (IS 5.2.5): every session ends, this one
 /// too, and the operator is alerted.
-async fn report_compromise(State(state): State<AppState>, ctx: Ctx, CsrfForm(_): CsrfForm<Empty>) -> Result<Response, PageError> {
+async fn report_compromise(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    CsrfForm(_): CsrfForm<Empty>,
+) -> Result<Response, PageError> {
     let user = ctx.user()?;
     alerts::report_compromise(&state.db, user.id, &ctx.origin.ip).await?;
     let mut response = see_other("/login?compromised=1");
-    response.headers_mut().append(header::SET_COOKIE, set_cookie(SESSION_COOKIE, "", 0, true, state.config.secure_cookies));
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        set_cookie(SESSION_COOKIE, "", 0, true, state.config.secure_cookies),
+    );
     Ok(response)
 }
 
@@ -134,7 +195,10 @@ async fn new_organizer_page(ctx: Ctx) -> Result<Response, PageError> {
     ctx.user()?;
     render(&NewOrganizer {
         l: Layout::new(&ctx),
-        form: ProfileInput { legal_form: "legal_entity".into(), ..ProfileInput::default() },
+        form: ProfileInput {
+            legal_form: "legal_entity".into(),
+            ..ProfileInput::default()
+        },
         errors: FormErrors::default(),
         forms: LegalForm::ALL,
         action: "/organizers/new".into(),
@@ -142,7 +206,11 @@ async fn new_organizer_page(ctx: Ctx) -> Result<Response, PageError> {
     })
 }
 
-async fn create_organizer(State(state): State<AppState>, ctx: Ctx, CsrfForm(form): CsrfForm<ProfileInput>) -> Result<Response, PageError> {
+async fn create_organizer(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    CsrfForm(form): CsrfForm<ProfileInput>,
+) -> Result<Response, PageError> {
     let user = ctx.user()?;
     let created = match form.parse() {
         Ok(profile) => organizers::create(&state.db, user.id, profile).await,

@@ -14,6 +14,8 @@ pub struct Layout {
     pub user_name: Option<String>,
     pub is_operator: bool,
     pub path: String,
+    /// Unread notifications, shown beside the cabinet link.
+    pub unread: i64,
 }
 
 impl Layout {
@@ -24,6 +26,7 @@ impl Layout {
             user_name: ctx.user.as_ref().map(|u| u.name.clone()),
             is_operator: ctx.user.as_ref().is_some_and(|u| u.is_operator),
             path: ctx.path.clone(),
+            unread: ctx.unread,
         }
     }
 
@@ -57,7 +60,10 @@ impl FormErrors {
     /// The message for one field, if it has a problem.
     pub fn get(&self, field: &str) -> Option<String> {
         let t = self.t?;
-        self.fields.iter().find(|e| e.field == field).map(|e| t.err(e.code))
+        self.fields
+            .iter()
+            .find(|e| e.field == field)
+            .map(|e| t.err(e.code))
     }
 
     /// Messages for problems not tied to a shown field.
@@ -86,7 +92,14 @@ pub struct ErrorPage {
 impl ErrorPage {
     pub fn new(t: Tr, status: u16, code: &str) -> Self {
         Self {
-            l: Layout { t, csrf: String::new(), user_name: None, is_operator: false, path: "/".into() },
+            l: Layout {
+                t,
+                csrf: String::new(),
+                user_name: None,
+                is_operator: false,
+                path: "/".into(),
+                unread: 0,
+            },
             status,
             message: t.err(code),
         }

@@ -6,6 +6,7 @@ mod admin;
 mod auth;
 pub(crate) mod cabinet;
 pub mod layout;
+pub(crate) mod offers;
 mod org;
 
 use axum::Router;
@@ -23,6 +24,7 @@ pub fn router() -> Router<AppState> {
         .merge(cabinet::router())
         .merge(org::router())
         .merge(admin::router())
+        .merge(offers::router())
         .fallback(not_found)
 }
 

@@ -20,6 +20,7 @@ use tabys_store::audit::{self, Record};
 
 use super::cabinet::NewOrganizer;
 use super::layout::{FormErrors, Layout};
+use super::offers::{Boxes, boxes, continued_use};
 use super::{render, see_other};
 use crate::AppState;
 use crate::ctx::{CsrfForm, Ctx};
@@ -44,9 +45,18 @@ async fn staff_role(state: &AppState, ctx: &Ctx, org: OrgId) -> Result<Role, Pag
     Ok(members::staff_access(&state.db, user.id, org).await?)
 }
 
-async fn require(state: &AppState, ctx: &Ctx, org: OrgId, allowed: fn(Role) -> bool) -> Result<Role, PageError> {
+async fn require(
+    state: &AppState,
+    ctx: &Ctx,
+    org: OrgId,
+    allowed: fn(Role) -> bool,
+) -> Result<Role, PageError> {
     let role = staff_role(state, ctx, org).await?;
-    if allowed(role) { Ok(role) } else { Err(PageError(Error::Forbidden)) }
+    if allowed(role) {
+        Ok(role)
+    } else {
+        Err(PageError(Error::Forbidden))
+    }
 }
 
 #[derive(Template)]
@@ -57,13 +67,25 @@ struct Dashboard {
     role: Role,
 }
 
-async fn dashboard(State(state): State<AppState>, ctx: Ctx, Path(org): Path<i64>) -> Result<Response, PageError> {
+async fn dashboard(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(org): Path<i64>,
+) -> Result<Response, PageError> {
     let role = staff_role(&state, &ctx, OrgId(org)).await?;
     let org = organizers::get(&state.db, OrgId(org)).await?;
-    render(&Dashboard { l: Layout::new(&ctx), org, role })
+    render(&Dashboard {
+        l: Layout::new(&ctx),
+        org,
+        role,
+    })
 }
 
-async fn profile_page(State(state): State<AppState>, ctx: Ctx, Path(org): Path<i64>) -> Result<Response, PageError> {
+async fn profile_page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(org): Path<i64>,
+) -> Result<Response, PageError> {
     require(&state, &ctx, OrgId(org), Role::edits_profile).await?;
     let current = organizers::get(&state.db, OrgId(org)).await?;
     render(&NewOrganizer {
@@ -129,7 +151,11 @@ struct StaffForm {
     password: String,
 }
 
-async fn staff_page(State(state): State<AppState>, ctx: Ctx, Path(org): Path<i64>) -> Result<Response, PageError> {
+async fn staff_page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(org): Path<i64>,
+) -> Result<Response, PageError> {
     let role = staff_role(&state, &ctx, OrgId(org)).await?;
     let page = StaffPage {
         l: Layout::new(&ctx),
@@ -137,7 +163,10 @@ async fn staff_page(State(state): State<AppState>, ctx: Ctx, Path(org): Path<i64
         role,
         staff: members::staff(&state.db, OrgId(org)).await?,
         roles: Role::STAFF,
-        form: StaffForm { role: "manager".into(), ..StaffForm::default() },
+        form: StaffForm {
+            role: "manager".into(),
+            ..StaffForm::default()
+        },
         errors: FormErrors::default(),
     };
     render(&page)
@@ -164,7 +193,10 @@ async fn add_staff(
                 role,
                 staff: members::staff(&state.db, OrgId(org)).await?,
                 roles: Role::STAFF,
-                form: StaffForm { password: String::new(), ..form },
+                form: StaffForm {
+                    password: String::new(),
+                    ..form
+                },
                 errors: FormErrors::new(ctx.tr, fields),
             };
             Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)?).into_response())
@@ -175,10 +207,20 @@ async fn add_staff(
 
 fn parse_staff(form: &StaffForm, ctx: &Ctx) -> Result<NewStaff, Error> {
     let mut errors = Vec::new();
-    let email = Email::parse(&form.email).map_err(|e| errors.push(FieldError { field: "email", code: e.code })).ok();
+    let email = Email::parse(&form.email)
+        .map_err(|e| {
+            errors.push(FieldError {
+                field: "email",
+                code: e.code,
+            })
+        })
+        .ok();
     let role = Role::parse(&form.role).filter(|r| Role::STAFF.contains(r));
     if role.is_none() {
-        errors.push(FieldError { field: "role", code: "role-unknown" });
+        errors.push(FieldError {
+            field: "role",
+            code: "role-unknown",
+        });
     }
     match (email, role) {
         (Some(email), Some(role)) if errors.is_empty() => Ok(NewStaff {
@@ -217,7 +259,11 @@ struct TokensPage {
     errors: FormErrors,
 }
 
-async fn tokens_page(State(state): State<AppState>, ctx: Ctx, Path(org): Path<i64>) -> Result<Response, PageError> {
+async fn tokens_page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(org): Path<i64>,
+) -> Result<Response, PageError> {
     require(&state, &ctx, OrgId(org), Role::edits_profile).await?;
     render(&TokensPage {
         l: Layout::new(&ctx),
@@ -242,11 +288,16 @@ async fn issue_token(
 ) -> Result<Response, PageError> {
     require(&state, &ctx, OrgId(org), Role::edits_profile).await?;
     let user = ctx.user()?;
-    let (status, secret, errors) = match tokens::issue(&state.db, OrgId(org), user.id, &form.name).await {
-        Ok((_, secret)) => (StatusCode::OK, Some(secret), FormErrors::default()),
-        Err(Error::Invalid(fields)) => (StatusCode::UNPROCESSABLE_ENTITY, None, FormErrors::new(ctx.tr, fields)),
-        Err(e) => return Err(PageError(e)),
-    };
+    let (status, secret, errors) =
+        match tokens::issue(&state.db, OrgId(org), user.id, &form.name).await {
+            Ok((_, secret)) => (StatusCode::OK, Some(secret), FormErrors::default()),
+            Err(Error::Invalid(fields)) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                None,
+                FormErrors::new(ctx.tr, fields),
+            ),
+            Err(e) => return Err(PageError(e)),
+        };
     let page = TokensPage {
         l: Layout::new(&ctx),
         org: organizers::get(&state.db, OrgId(org)).await?,
@@ -277,7 +328,11 @@ struct AuditPage {
     entries: Vec<Record>,
 }
 
-async fn audit_page(State(state): State<AppState>, ctx: Ctx, Path(org): Path<i64>) -> Result<Response, PageError> {
+async fn audit_page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(org): Path<i64>,
+) -> Result<Response, PageError> {
     require(&state, &ctx, OrgId(org), Role::edits_profile).await?;
     render(&AuditPage {
         l: Layout::new(&ctx),
@@ -292,21 +347,50 @@ struct PublicPage {
     l: Layout,
     org: Organizer,
     role: Option<Role>,
+    boxes: Boxes,
     errors: FormErrors,
 }
 
-async fn public_page(State(state): State<AppState>, ctx: Ctx, Path(slug): Path<String>) -> Result<Response, PageError> {
+/// The organizer's own sign-up offers, for a signed-in person joining it.
+async fn join_boxes(state: &AppState, ctx: &Ctx, org: &Organizer) -> Result<Boxes, Error> {
+    let versions = tabys_offers::signup::join_offers(&state.db, org.id).await?;
+    boxes(
+        state,
+        &ctx.tr,
+        &versions,
+        &[tabys_offers::Publisher::Org(org.id)],
+    )
+    .await
+}
+
+async fn public_page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(slug): Path<String>,
+) -> Result<Response, PageError> {
     let org = organizers::by_slug(&state.db, &slug).await?;
+    continued_use(&state, &ctx, Some(tabys_offers::Publisher::Org(org.id))).await?;
     let role = match &ctx.user {
         Some(u) => members::access(&state.db, u.id, org.id).await.ok(),
         None => None,
     };
-    render(&PublicPage { l: Layout::new(&ctx), org, role, errors: FormErrors::default() })
+    let boxes = join_boxes(&state, &ctx, &org).await?;
+    render(&PublicPage {
+        l: Layout::new(&ctx),
+        org,
+        role,
+        boxes,
+        errors: FormErrors::default(),
+    })
 }
 
 #[derive(Deserialize)]
 struct JoinForm {
     adult: Option<String>,
+    #[serde(default)]
+    offers: String,
+    accept: Option<String>,
+    consent: Option<String>,
 }
 
 /// A signed-in person becomes a customer of the organizer.
@@ -318,10 +402,35 @@ async fn join(
 ) -> Result<Response, PageError> {
     let user = ctx.user()?;
     let org = organizers::by_slug(&state.db, &slug).await?;
-    match members::join(&state.db, &org, user, form.adult.is_some()).await {
+    let shown = join_boxes(&state, &ctx, &org).await?;
+    let outcome = match tabys_offers::acceptance::Presented::parse_list(&form.offers) {
+        Ok(presented) => {
+            let join = tabys_offers::signup::Join {
+                presented,
+                accepted: form.accept.is_some(),
+                consent: form.consent.is_some(),
+                adult: form.adult.is_some(),
+                evidence: tabys_offers::Evidence {
+                    origin: ctx.origin.clone(),
+                    locale: Some(ctx.tr.locale),
+                    wording: shown.label.clone(),
+                },
+            };
+            tabys_offers::signup::join(&state.db, &org, user, join).await
+        }
+        Err(e) => Err(e),
+    };
+    match outcome {
         Ok(()) => {}
+        Err(Error::Conflict("already-member")) => {}
         Err(Error::Invalid(fields)) => {
-            let page = PublicPage { l: Layout::new(&ctx), role: None, errors: FormErrors::new(ctx.tr, fields), org };
+            let page = PublicPage {
+                l: Layout::new(&ctx),
+                role: None,
+                boxes: shown,
+                errors: FormErrors::new(ctx.tr, fields),
+                org,
+            };
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)?).into_response());
         }
         Err(e) => return Err(PageError(e)),

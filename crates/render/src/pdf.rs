@@ -1,0 +1,299 @@
+//! Writes laid-out pages as a PDF 1.7 file, object by object.
+//!
+//! Each font is embedded as a Type0 font with Identity-H encoding over a
+//! CIDFontType2 (TrueType) descendant: text is written as two-byte glyph
+//! ids of the subset font, and a ToUnicode CMap maps them back to
+//! characters so readers can search and extract the text. Streams are
+//! compressed with zlib (FlateDecode).
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use subsetter::GlyphRemapper;
+
+use crate::Error;
+use crate::layout::{Font, Fonts, PAGE_HEIGHT, PAGE_WIDTH, Page, Style};
+
+/// The glyphs of one font that a document uses, and the characters behind them.
+struct Used {
+    remapper: GlyphRemapper,
+    /// New glyph id -> the first character drawn with it.
+    unicode: BTreeMap<u16, char>,
+}
+
+impl Used {
+    fn new() -> Self {
+        Self {
+            remapper: GlyphRemapper::new(),
+            unicode: BTreeMap::new(),
+        }
+    }
+
+    fn add(&mut self, font: &Font, c: char) -> u16 {
+        let new = self.remapper.remap(font.glyph(c));
+        self.unicode.entry(new).or_insert(c);
+        new
+    }
+}
+
+/// The file being written: bytes so far and where each object starts.
+struct Writer {
+    out: Vec<u8>,
+    offsets: Vec<usize>,
+}
+
+impl Writer {
+    fn new() -> Self {
+        // The second line's high bytes tell transfer tools the file is binary.
+        let mut out = b"%PDF-1.7\n%".to_vec();
+        out.extend_from_slice(&[0xE2, 0xE3, 0xCF, 0xD3, b'\n']);
+        Self {
+            out,
+            offsets: Vec::new(),
+        }
+    }
+
+    /// Reserves an object number to refer to before the object is written.
+    fn reserve(&mut self) -> usize {
+        self.offsets.push(0);
+        self.offsets.len()
+    }
+
+    fn object(&mut self, id: usize, body: &str) {
+        self.begin(id);
+        self.out.extend_from_slice(body.as_bytes());
+        self.out.extend_from_slice(b"\nendobj\n");
+    }
+
+    fn stream(&mut self, id: usize, dict: &str, data: &[u8]) {
+        let packed = miniz_oxide::deflate::compress_to_vec_zlib(data, 9);
+        self.begin(id);
+        let head = format!(
+            "<< {dict} /Filter /FlateDecode /Length {} >>\nstream\n",
+            packed.len()
+        );
+        self.out.extend_from_slice(head.as_bytes());
+        self.out.extend_from_slice(&packed);
+        self.out.extend_from_slice(b"\nendstream\nendobj\n");
+    }
+
+    fn begin(&mut self, id: usize) {
+        self.offsets[id - 1] = self.out.len();
+        self.out
+            .extend_from_slice(format!("{id} 0 obj\n").as_bytes());
+    }
+
+    fn finish(mut self, root: usize, info: usize) -> Vec<u8> {
+        let xref = self.out.len();
+        let mut table = format!("xref\n0 {}\n0000000000 65535 f \n", self.offsets.len() + 1);
+        for offset in &self.offsets {
+            let _ = writeln!(table, "{offset:010} 00000 n ");
+        }
+        let _ = write!(
+            table,
+            "trailer\n<< /Size {} /Root {root} 0 R /Info {info} 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+            self.offsets.len() + 1
+        );
+        self.out.extend_from_slice(table.as_bytes());
+        self.out
+    }
+}
+
+/// A number as PDF writes it: at most two decimals, no trailing zeros.
+fn num(v: f32) -> String {
+    let s = format!("{v:.2}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+/// A text string for the document information dictionary: UTF-16BE with a BOM, in hex.
+fn text_string(s: &str) -> String {
+    let mut hex = String::from("<FEFF");
+    for unit in s.encode_utf16() {
+        let _ = write!(hex, "{unit:04X}");
+    }
+    hex.push('>');
+    hex
+}
+
+/// A six-letter subset tag derived from the glyphs kept, so different
+/// subsets of one font in different files get different names.
+fn subset_tag(used: &Used) -> String {
+    let mut h: u32 = 2_166_136_261;
+    for g in used.unicode.keys() {
+        h = (h ^ u32::from(*g)).wrapping_mul(16_777_619);
+    }
+    (0..6)
+        .map(|i| char::from(b'A' + ((h >> (i * 5)) % 26) as u8))
+        .collect()
+}
+
+fn to_unicode_cmap(used: &Used) -> String {
+    let mut cmap = String::from(
+        "/CIDInit /ProcSet findresource begin\n12 dict begin\nbegincmap\n\
+         /CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def\n\
+         /CMapName /Adobe-Identity-UCS def\n/CMapType 2 def\n\
+         1 begincodespacerange\n<0000> <FFFF>\nendcodespacerange\n",
+    );
+    let entries: Vec<(&u16, &char)> = used.unicode.iter().collect();
+    for chunk in entries.chunks(100) {
+        let _ = writeln!(cmap, "{} beginbfchar", chunk.len());
+        for (glyph, c) in chunk {
+            let mut units = [0u16; 2];
+            let hex: String = c
+                .encode_utf16(&mut units)
+                .iter()
+                .map(|u| format!("{u:04X}"))
+                .collect();
+            let _ = writeln!(cmap, "<{glyph:04X}> <{hex}>");
+        }
+        cmap.push_str("endbfchar\n");
+    }
+    cmap.push_str("endcmap\nCMapName currentdict /CMap defineresource pop\nend\nend\n");
+    cmap
+}
+
+/// Writes the font's five objects and returns the Type0 font's number.
+fn write_font(w: &mut Writer, font: &Font, used: &Used) -> Result<usize, Error> {
+    let subset = subsetter::subset(font.data, 0, &used.remapper)
+        .map_err(|e| Error::Font(format!("{}: {e}", font.name)))?;
+    let (type0, cid, descriptor, file, cmap) = (
+        w.reserve(),
+        w.reserve(),
+        w.reserve(),
+        w.reserve(),
+        w.reserve(),
+    );
+    let name = format!("{}+{}", subset_tag(used), font.name);
+    w.object(
+        type0,
+        &format!(
+            "<< /Type /Font /Subtype /Type0 /BaseFont /{name} /Encoding /Identity-H /DescendantFonts [{cid} 0 R] /ToUnicode {cmap} 0 R >>"
+        ),
+    );
+    let mut widths = String::new();
+    // The remapper lists the original glyphs in the order of their new ids.
+    for (new_id, original) in used.remapper.remapped_gids().enumerate() {
+        let _ = write!(widths, "{new_id} [{}] ", num(font.advance(original)));
+    }
+    w.object(
+        cid,
+        &format!(
+            "<< /Type /Font /Subtype /CIDFontType2 /BaseFont /{name} \
+             /CIDSystemInfo << /Registry (Adobe) /Ordering (Identity) /Supplement 0 >> \
+             /FontDescriptor {descriptor} 0 R /CIDToGIDMap /Identity /DW 1000 /W [{widths}] >>"
+        ),
+    );
+    let [x0, y0, x1, y1] = font.bbox();
+    let stem = if font.name.contains("Bold") { 120 } else { 80 };
+    w.object(
+        descriptor,
+        &format!(
+            "<< /Type /FontDescriptor /FontName /{name} /Flags 32 /FontBBox [{} {} {} {}] /ItalicAngle 0 \
+             /Ascent {} /Descent {} /CapHeight {} /StemV {stem} /FontFile2 {file} 0 R >>",
+            num(x0),
+            num(y0),
+            num(x1),
+            num(y1),
+            num(font.ascent()),
+            num(font.descent()),
+            num(font.cap_height())
+        ),
+    );
+    w.stream(file, &format!("/Length1 {}", subset.len()), &subset);
+    w.stream(cmap, "", to_unicode_cmap(used).as_bytes());
+    Ok(type0)
+}
+
+pub(crate) fn write(title: &str, pages: &[Page], fonts: &Fonts) -> Result<Vec<u8>, Error> {
+    let mut regular = Used::new();
+    let mut bold = Used::new();
+    // Content streams are built first: they decide which glyphs the subsets keep.
+    let mut contents = Vec::with_capacity(pages.len());
+    for page in pages {
+        let mut ops = String::new();
+        for rule in &page.rules {
+            let _ = writeln!(
+                ops,
+                "0.75 G 0.6 w {} {} m {} {} l S",
+                num(rule.x1),
+                num(rule.y),
+                num(rule.x2),
+                num(rule.y)
+            );
+        }
+        for run in &page.runs {
+            let (used, resource, font) = match run.style {
+                Style::Regular => (&mut regular, "F1", &fonts.regular),
+                Style::Bold => (&mut bold, "F2", &fonts.bold),
+            };
+            let glyphs: String = run
+                .text
+                .chars()
+                .map(|c| format!("{:04X}", used.add(font, c)))
+                .collect();
+            let grey = if run.grey { "0.38" } else { "0.1" };
+            let _ = writeln!(
+                ops,
+                "BT {grey} g /{resource} {} Tf 1 0 0 1 {} {} Tm <{glyphs}> Tj ET",
+                num(run.size),
+                num(run.x),
+                num(run.y)
+            );
+        }
+        contents.push(ops);
+    }
+
+    let mut w = Writer::new();
+    let (catalog, page_tree, info) = (w.reserve(), w.reserve(), w.reserve());
+    let f1 = write_font(&mut w, &fonts.regular, &regular)?;
+    let f2 = write_font(&mut w, &fonts.bold, &bold)?;
+    let mut kids = Vec::with_capacity(pages.len());
+    for ops in &contents {
+        let (page, content) = (w.reserve(), w.reserve());
+        w.stream(content, "", ops.as_bytes());
+        w.object(
+            page,
+            &format!(
+                "<< /Type /Page /Parent {page_tree} 0 R /MediaBox [0 0 {} {}] \
+                 /Resources << /Font << /F1 {f1} 0 R /F2 {f2} 0 R >> >> /Contents {content} 0 R >>",
+                num(PAGE_WIDTH),
+                num(PAGE_HEIGHT)
+            ),
+        );
+        kids.push(format!("{page} 0 R"));
+    }
+    w.object(
+        page_tree,
+        &format!(
+            "<< /Type /Pages /Kids [{}] /Count {} >>",
+            kids.join(" "),
+            kids.len()
+        ),
+    );
+    w.object(
+        catalog,
+        &format!("<< /Type /Catalog /Pages {page_tree} 0 R >>"),
+    );
+    w.object(
+        info,
+        &format!("<< /Title {} /Producer (Tabys) >>", text_string(title)),
+    );
+    Ok(w.finish(catalog, info))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_are_short_and_exact_enough() {
+        assert_eq!(num(10.0), "10");
+        assert_eq!(num(595.28), "595.28");
+        assert_eq!(num(0.5), "0.5");
+    }
+
+    #[test]
+    fn titles_are_utf16_with_a_byte_order_mark() {
+        assert_eq!(text_string("Ә"), "<FEFF04D8>");
+    }
+}

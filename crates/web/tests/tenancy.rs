@@ -1,0 +1,593 @@
+//! Tenancy: the people and tokens of one organizer can neither see nor
+//! change another organizer's data. Whoever holds no role in an organizer is
+//! told it does not exist (404), whatever they ask for, and nothing changes.
+//!
+//! The API matrix is built from the OpenAPI document: a new route with an
+//! organizer id in its path fails these tests until the matrix exercises it.
+//! Pages have no such document, so their list is explicit and checked
+//! against the router: each listed pattern must answer its own owner and be
+//! counted under that exact pattern in `/metrics`.
+
+mod support;
+
+use anyhow::{Context, bail, ensure};
+use support::{
+    api_error_in, can_sign_in, error_page, issue_token, no_server_errors, not_500, token_ids,
+};
+use tabys_testkit::reqwest::{Method, StatusCode};
+use tabys_testkit::{Client, PASSWORD, Reply, TestApp, Value, db_test, json, org_form};
+
+/// Every page route with an organizer id in its path.
+const ORG_PAGES: [(&str, &str); 19] = [
+    ("GET", "/org/{org}"),
+    ("GET", "/org/{org}/profile"),
+    ("POST", "/org/{org}/profile"),
+    ("GET", "/org/{org}/staff"),
+    ("POST", "/org/{org}/staff"),
+    ("POST", "/org/{org}/staff/{user}/remove"),
+    ("GET", "/org/{org}/tokens"),
+    ("POST", "/org/{org}/tokens"),
+    ("POST", "/org/{org}/tokens/{token}/revoke"),
+    ("GET", "/org/{org}/audit"),
+    ("GET", "/org/{org}/offers"),
+    ("POST", "/org/{org}/offers"),
+    ("GET", "/org/{org}/offers/{offer}"),
+    ("POST", "/org/{org}/offers/{offer}/settings"),
+    ("POST", "/org/{org}/offers/{offer}/version"),
+    ("POST", "/org/{org}/privacy"),
+    ("GET", "/org/{org}/customers"),
+    ("GET", "/org/{org}/customers/{user}"),
+    ("GET", "/org/{org}/access-log"),
+];
+
+/// Every API route with an organizer id in its path that this matrix
+/// knows how to call, as the OpenAPI document names them.
+const ORG_API: [(&str, &str); 8] = [
+    ("GET", "/orgs/{org}"),
+    ("PUT", "/orgs/{org}"),
+    ("GET", "/orgs/{org}/staff"),
+    ("POST", "/orgs/{org}/staff"),
+    ("DELETE", "/orgs/{org}/staff/{user}"),
+    ("GET", "/orgs/{org}/audit"),
+    ("GET", "/orgs/{org}/offers"),
+    ("POST", "/orgs/{org}/offers/{offer}/versions"),
+];
+
+/// The ids a route's path parameters take in one organizer.
+#[derive(Clone, Copy, Debug)]
+struct Ids {
+    org: i64,
+    /// A staff member (not the owner) of that organizer.
+    user: i64,
+    /// A live API token of that organizer.
+    token: i64,
+    /// One of its offers.
+    offer: i64,
+    /// One of its customers.
+    customer: i64,
+}
+
+/// Two organizers and the people around them.
+struct World {
+    a: i64,
+    b: i64,
+    owner_a: Client,
+    /// A manager of A: the most a staff login can be.
+    manager_a: Client,
+    /// A customer of A.
+    customer: Client,
+    owner_b: Client,
+    /// B's curator and B's token.
+    b_ids: Ids,
+    /// A's manager and A's token.
+    a_ids: Ids,
+    /// The secret of A's token (issued by A's owner).
+    a_secret: String,
+    b_secret: String,
+}
+
+async fn staff_id(owner: &Client, org: i64, email: &str) -> anyhow::Result<i64> {
+    let r = owner.get(&format!("/api/v1/orgs/{org}/staff")).await?;
+    ensure!(
+        r.status == StatusCode::OK,
+        "staff list answered {}: {}",
+        r.status,
+        r.text
+    );
+    r.json()?
+        .as_array()
+        .and_then(|list| list.iter().find(|m| m["email"] == email))
+        .and_then(|m| m["user_id"].as_i64())
+        .with_context(|| format!("{email} is not on the staff of {org}"))
+}
+
+async fn add_staff(owner: &Client, org: i64, email: &str, role: &str) -> anyhow::Result<i64> {
+    let r = owner
+        .post_form(
+            &format!("/org/{org}/staff"),
+            &[
+                ("email", email),
+                ("name", "Staff"),
+                ("role", role),
+                ("password", PASSWORD),
+            ],
+        )
+        .await?;
+    ensure!(
+        r.status == StatusCode::SEE_OTHER,
+        "adding {email} answered {}: {}",
+        r.status,
+        r.text
+    );
+    staff_id(owner, org, email).await
+}
+
+async fn sign_in(app: &TestApp, email: &str) -> anyhow::Result<Client> {
+    let c = app.client()?;
+    let r = c
+        .post_form("/login", &[("email", email), ("password", PASSWORD)])
+        .await?;
+    ensure!(
+        r.status == StatusCode::SEE_OTHER,
+        "sign-in of {email} answered {}: {}",
+        r.status,
+        r.text
+    );
+    Ok(c)
+}
+
+/// Creates an offer (with nothing published) and returns its id.
+async fn create_offer(owner: &Client, org: i64) -> anyhow::Result<i64> {
+    let r = owner
+        .post_form(
+            &format!("/org/{org}/offers"),
+            &[
+                ("kind", "terms"),
+                ("notice_days", "1"),
+                ("m_checkbox", "on"),
+            ],
+        )
+        .await?;
+    ensure!(
+        r.status == StatusCode::SEE_OTHER,
+        "creating an offer answered {}: {}",
+        r.status,
+        r.text
+    );
+    r.location
+        .as_deref()
+        .and_then(|l| l.rsplit('/').next())
+        .and_then(|id| id.parse().ok())
+        .context("offer id in the redirect")
+}
+
+async fn world(app: &TestApp) -> anyhow::Result<World> {
+    let (owner_a, a) = app.organizer("owner@alpha.kz", "alpha").await?;
+    let (owner_b, b) = app.organizer("owner@beta.kz", "beta").await?;
+    let a_manager = add_staff(&owner_a, a, "manager@alpha.kz", "manager").await?;
+    let manager_a = sign_in(app, "manager@alpha.kz").await?;
+    let b_curator = add_staff(&owner_b, b, "curator@beta.kz", "curator").await?;
+    let (a_secret, a_token) = issue_token(&owner_a, a, "alpha integration").await?;
+    let (b_secret, b_token) = issue_token(&owner_b, b, "beta integration").await?;
+    let customer = app.person("customer@example.kz", "Customer").await?;
+    let customer_b = app.person("customer@beta.kz", "Customer of B").await?;
+    let mut customer_ids = Vec::new();
+    for (c, slug) in [(&customer, "alpha"), (&customer_b, "beta")] {
+        let joined = c
+            .post_form(&format!("/o/{slug}/join"), &[] as &[(&str, &str)])
+            .await?;
+        ensure!(
+            joined.status == StatusCode::SEE_OTHER,
+            "joining {slug} answered {}: {}",
+            joined.status,
+            joined.text
+        );
+        let id = c.get("/api/v1/me").await?.json()?["id"].as_i64();
+        customer_ids.push(id.context("customer id")?);
+    }
+    let a_offer = create_offer(&owner_a, a).await?;
+    let b_offer = create_offer(&owner_b, b).await?;
+    Ok(World {
+        a,
+        b,
+        owner_a,
+        manager_a,
+        customer,
+        owner_b,
+        b_ids: Ids {
+            org: b,
+            user: b_curator,
+            token: b_token,
+            offer: b_offer,
+            customer: customer_ids[1],
+        },
+        a_ids: Ids {
+            org: a,
+            user: a_manager,
+            token: a_token,
+            offer: a_offer,
+            customer: customer_ids[0],
+        },
+        a_secret,
+        b_secret,
+    })
+}
+
+/// Everything of B that A's people might have changed, as B's owner sees it.
+#[derive(Debug, PartialEq)]
+struct Snapshot {
+    profile: Value,
+    staff: Value,
+    offers: Value,
+    audit: Value,
+    live_tokens: Vec<i64>,
+    token_works: bool,
+    /// The newest entry of the whole audit chain: a refused request writes none.
+    newest_audit_seq: Option<i64>,
+}
+
+async fn snapshot(w: &World, app: &TestApp) -> anyhow::Result<Snapshot> {
+    let b = w.b;
+    let get = |path: String| async move {
+        let r = w.owner_b.get(&path).await?;
+        ensure!(
+            r.status == StatusCode::OK,
+            "{path} answered {}: {}",
+            r.status,
+            r.text
+        );
+        r.json()
+    };
+    let tokens = w.owner_b.get(&format!("/org/{b}/tokens")).await?;
+    ensure!(
+        tokens.status == StatusCode::OK,
+        "tokens page answered {}",
+        tokens.status
+    );
+    let token = Client::bearer(
+        &app.base,
+        &w.b_secret,
+        Method::GET,
+        &format!("/api/v1/orgs/{b}"),
+        None,
+    )
+    .await?;
+    Ok(Snapshot {
+        profile: get(format!("/api/v1/orgs/{b}")).await?,
+        staff: get(format!("/api/v1/orgs/{b}/staff")).await?,
+        offers: get(format!("/api/v1/orgs/{b}/offers")).await?,
+        audit: get(format!("/api/v1/orgs/{b}/audit")).await?,
+        live_tokens: token_ids(&tokens.text, b),
+        token_works: token.status == StatusCode::OK,
+        newest_audit_seq: tabys_store::audit::recent(&app.db, None, 1)
+            .await?
+            .first()
+            .map(|r| r.seq),
+    })
+}
+
+/// A route pattern with the ids of one organizer filled in.
+fn fill(pattern: &str, ids: Ids) -> anyhow::Result<String> {
+    // On a customer's page the person is a customer, elsewhere a staff member.
+    let user = if pattern.contains("/customers/") {
+        ids.customer
+    } else {
+        ids.user
+    };
+    let path = pattern
+        .replace("{org}", &ids.org.to_string())
+        .replace("{user}", &user.to_string())
+        .replace("{token}", &ids.token.to_string())
+        .replace("{offer}", &ids.offer.to_string());
+    ensure!(
+        !path.contains('{'),
+        "{pattern} has a path parameter the tenancy matrix does not know; teach `fill` which id of another organizer to put there"
+    );
+    Ok(path)
+}
+
+/// A well-formed form for each page route that takes one: a wrong answer
+/// must come from the access check, never from a bad body.
+fn page_form(
+    method: &str,
+    pattern: &str,
+    slug: &str,
+) -> anyhow::Result<Vec<(&'static str, String)>> {
+    Ok(match (method, pattern) {
+        ("GET", _) => Vec::new(),
+        ("POST", "/org/{org}/profile") => {
+            let mut form = org_form(slug);
+            form.retain(|(k, _)| *k != "legal_name");
+            form.push(("legal_name", "ТОО «Захвачено»".into()));
+            form
+        }
+        ("POST", "/org/{org}/staff") => vec![
+            ("email", "intruder@example.kz".into()),
+            ("name", "Intruder".into()),
+            ("role", "manager".into()),
+            ("password", PASSWORD.into()),
+        ],
+        ("POST", "/org/{org}/tokens") => vec![("name", "stolen".into())],
+        ("POST", "/org/{org}/offers") => vec![
+            ("kind", "privacy".into()),
+            ("notice_days", "0".into()),
+            ("m_checkbox", "on".into()),
+        ],
+        ("POST", "/org/{org}/offers/{offer}/settings") => vec![
+            ("kind", "terms".into()),
+            ("notice_days", "30".into()),
+            ("m_first_login", "on".into()),
+        ],
+        ("POST", "/org/{org}/offers/{offer}/version") => vec![
+            ("text_ru", "Захваченный текст".into()),
+            ("text_kk", "Басып алынған мәтін".into()),
+            ("action", "publish".into()),
+        ],
+        ("POST", "/org/{org}/privacy") => vec![
+            ("purposes_ru", "Захвачено".into()),
+            ("purposes_kk", "Басып алынды".into()),
+            ("purposes_en", "Taken".into()),
+            ("retention_days", "1".into()),
+        ],
+        ("POST", p) if p.ends_with("/remove") || p.ends_with("/revoke") => Vec::new(),
+        other => bail!("no form for {other:?}"),
+    })
+}
+
+async fn call_page(
+    c: &Client,
+    method: &str,
+    pattern: &str,
+    ids: Ids,
+    slug: &str,
+) -> anyhow::Result<Reply> {
+    let path = fill(pattern, ids)?;
+    let form = page_form(method, pattern, slug)?;
+    let r = match method {
+        "GET" => c.get(&path).await?,
+        "POST" => c.post_form(&path, &form).await?,
+        other => bail!("unexpected method {other}"),
+    };
+    not_500(&r)?;
+    Ok(r)
+}
+
+/// The API routes with an organizer id, from the OpenAPI document, and the
+/// prefix its server entry says they live under.
+async fn api_routes(c: &Client) -> anyhow::Result<(String, Vec<(String, String)>)> {
+    let doc = c.get("/api/v1/openapi.json").await?.json()?;
+    let prefix = doc["servers"][0]["url"]
+        .as_str()
+        .context("the OpenAPI document names its server")?
+        .to_string();
+    let paths = doc["paths"].as_object().context("paths")?;
+    let mut routes = Vec::new();
+    for (path, item) in paths {
+        if !path.contains("{org}") {
+            continue;
+        }
+        for method in ["get", "put", "post", "patch", "delete"] {
+            if item.get(method).is_some() {
+                routes.push((method.to_ascii_uppercase(), path.clone()));
+            }
+        }
+    }
+    Ok((prefix, routes))
+}
+
+/// A well-formed body for each API route that takes one.
+fn api_body(method: &str, pattern: &str, slug: &str) -> anyhow::Result<Option<Value>> {
+    Ok(match (method, pattern) {
+        ("GET" | "DELETE", _) => None,
+        ("PUT", "/orgs/{org}") => {
+            let mut body = serde_json::Map::new();
+            for (k, v) in org_form(slug) {
+                body.insert(k.to_string(), Value::String(v));
+            }
+            body.insert("legal_name".into(), json!("ТОО «Захвачено»"));
+            Some(Value::Object(body))
+        }
+        ("POST", "/orgs/{org}/offers/{offer}/versions") => {
+            Some(json!({ "text_ru": "Захваченный текст", "text_kk": "Басып алынған мәтін" }))
+        }
+        ("POST", "/orgs/{org}/staff") => Some(
+            json!({ "email": "intruder@example.kz", "name": "Intruder", "role": "manager", "password": PASSWORD }),
+        ),
+        other => {
+            bail!("{other:?} takes a body the tenancy matrix does not know; add it to `api_body`")
+        }
+    })
+}
+
+fn method(name: &str) -> anyhow::Result<Method> {
+    Method::from_bytes(name.as_bytes()).context("method")
+}
+
+/// Who calls the API: a browser session, or a bearer token.
+enum Caller<'a> {
+    Session(&'a Client),
+    Token(&'a str),
+}
+
+async fn call_api(
+    app: &TestApp,
+    caller: &Caller<'_>,
+    m: &str,
+    prefix: &str,
+    pattern: &str,
+    ids: Ids,
+    slug: &str,
+) -> anyhow::Result<Reply> {
+    let path = format!("{prefix}{}", fill(pattern, ids)?);
+    let body = api_body(m, pattern, slug)?;
+    let r = match caller {
+        Caller::Session(c) => c.api(method(m)?, &path, body).await?,
+        Caller::Token(t) => Client::bearer(&app.base, t, method(m)?, &path, body).await?,
+    };
+    not_500(&r)?;
+    Ok(r)
+}
+
+db_test! {
+    async fn another_organizers_pages_answer_404_to_owner_staff_and_customer_and_nothing_changes(app: TestApp) {
+        let w = world(&app).await?;
+        let before = snapshot(&w, &app).await?;
+        for (who, c) in [("A's owner", &w.owner_a), ("A's manager", &w.manager_a), ("A's customer", &w.customer)] {
+            for (m, pattern) in ORG_PAGES {
+                let r = call_page(c, m, pattern, w.b_ids, "beta").await?;
+                error_page(&r, StatusCode::NOT_FOUND, "ru", "not-found")
+                    .with_context(|| format!("{who}: {m} {pattern} on B"))?;
+                ensure!(!r.text.contains("beta"), "{who}: {m} {pattern} shows B's data: {}", r.text);
+            }
+        }
+        assert_eq!(snapshot(&w, &app).await?, before, "B changed");
+        ensure!(!can_sign_in(&app, "intruder@example.kz", PASSWORD).await?, "an account was created through B's staff form");
+        no_server_errors(&app).await
+    }
+}
+
+db_test! {
+    async fn every_api_route_with_an_organizer_id_answers_404_for_another_organizer_and_nothing_changes(app: TestApp) {
+        let w = world(&app).await?;
+        let (prefix, routes) = api_routes(&w.owner_a).await?;
+        for (m, path) in &routes {
+            ensure!(
+                ORG_API.contains(&(m.as_str(), path.as_str())),
+                "{m} {path} has an organizer id in its path but the tenancy matrix does not exercise it: add it to ORG_API"
+            );
+        }
+        for (m, path) in ORG_API {
+            ensure!(
+                routes.iter().any(|(rm, rp)| rm == m && rp == path),
+                "{m} {path} is in ORG_API but no longer in the OpenAPI document"
+            );
+        }
+        let before = snapshot(&w, &app).await?;
+        let callers = [
+            ("A's owner", Caller::Session(&w.owner_a)),
+            ("A's manager", Caller::Session(&w.manager_a)),
+            ("A's customer", Caller::Session(&w.customer)),
+            ("A's token", Caller::Token(&w.a_secret)),
+        ];
+        for (who, caller) in &callers {
+            for (m, pattern) in &routes {
+                let r = call_api(&app, caller, m, &prefix, pattern, w.b_ids, "beta").await?;
+                api_error_in(&r, StatusCode::NOT_FOUND, "not-found", "ru", "not-found")
+                    .with_context(|| format!("{who}: {m} {pattern} on B"))?;
+                ensure!(!r.text.contains("beta"), "{who}: {m} {pattern} shows B's data: {}", r.text);
+            }
+        }
+        assert_eq!(snapshot(&w, &app).await?, before, "B changed");
+        ensure!(!can_sign_in(&app, "intruder@example.kz", PASSWORD).await?, "an account was created through B's staff route");
+
+        // The same requests with A's own ids succeed for A's owner, so the
+        // 404s above came from the access check, not from a malformed call.
+        let owner = Caller::Session(&w.owner_a);
+        for (m, pattern) in &routes {
+            let mut ids = w.a_ids;
+            if (m.as_str(), pattern.as_str()) == ("DELETE", "/orgs/{org}/staff/{user}") {
+                let added = call_api(&app, &owner, "POST", &prefix, "/orgs/{org}/staff", w.a_ids, "alpha").await?;
+                ensure!(added.status == StatusCode::CREATED, "adding staff answered {}: {}", added.status, added.text);
+                ids.user = added.json()?["user_id"].as_i64().context("user_id")?;
+            }
+            let r = call_api(&app, &owner, m, &prefix, pattern, ids, "alpha").await?;
+            ensure!(r.status.is_success(), "A's owner: {m} {pattern} on A answered {}: {}", r.status, r.text);
+            if (m.as_str(), pattern.as_str()) == ("POST", "/orgs/{org}/staff") {
+                // Let the next request add the same person again.
+                let removed = w.owner_a.api(Method::DELETE, &format!("/api/v1/orgs/{}/staff/{}", w.a, r.json()?["user_id"]), None).await?;
+                ensure!(removed.status == StatusCode::NO_CONTENT, "removing answered {}", removed.status);
+            }
+        }
+        no_server_errors(&app).await
+    }
+}
+
+db_test! {
+    async fn ids_of_another_organizer_through_ones_own_organizer_path_answer_404(app: TestApp) {
+        let w = world(&app).await?;
+        let before = snapshot(&w, &app).await?;
+        let (a, b_user, b_token) = (w.a, w.b_ids.user, w.b_ids.token);
+
+        // Pages: the owner (who may remove staff and revoke tokens) and the
+        // manager (who may revoke tokens).
+        for (who, c) in [("A's owner", &w.owner_a), ("A's manager", &w.manager_a)] {
+            let r = c.post_form(&format!("/org/{a}/tokens/{b_token}/revoke"), &[] as &[(&str, &str)]).await?;
+            error_page(&r, StatusCode::NOT_FOUND, "ru", "not-found").with_context(|| format!("{who} revoking B's token"))?;
+        }
+        let r = w.owner_a.post_form(&format!("/org/{a}/staff/{b_user}/remove"), &[] as &[(&str, &str)]).await?;
+        error_page(&r, StatusCode::NOT_FOUND, "ru", "not-found").context("A's owner removing B's curator")?;
+
+        // A manager may not remove staff at all: the answer is the same for
+        // B's curator as for an id that does not exist, so it tells nothing.
+        let theirs = w.manager_a.post_form(&format!("/org/{a}/staff/{b_user}/remove"), &[] as &[(&str, &str)]).await?;
+        let nobody = w.manager_a.post_form(&format!("/org/{a}/staff/987654/remove"), &[] as &[(&str, &str)]).await?;
+        error_page(&theirs, StatusCode::FORBIDDEN, "ru", "forbidden")?;
+        error_page(&nobody, StatusCode::FORBIDDEN, "ru", "forbidden")?;
+
+        // API: A's owner by session and by A's token.
+        let path = format!("/api/v1/orgs/{a}/staff/{b_user}");
+        let r = w.owner_a.api(Method::DELETE, &path, None).await?;
+        api_error_in(&r, StatusCode::NOT_FOUND, "not-found", "ru", "not-found").context("A's owner, session")?;
+        let r = Client::bearer(&app.base, &w.a_secret, Method::DELETE, &path, None).await?;
+        api_error_in(&r, StatusCode::NOT_FOUND, "not-found", "ru", "not-found").context("A's token")?;
+        let theirs = w.manager_a.api(Method::DELETE, &path, None).await?;
+        let nobody = w.manager_a.api(Method::DELETE, &format!("/api/v1/orgs/{a}/staff/987654"), None).await?;
+        api_error_in(&theirs, StatusCode::FORBIDDEN, "forbidden", "ru", "forbidden")?;
+        api_error_in(&nobody, StatusCode::FORBIDDEN, "forbidden", "ru", "forbidden")?;
+
+        // B's token cannot act in A either.
+        let r = Client::bearer(&app.base, &w.b_secret, Method::GET, &format!("/api/v1/orgs/{a}/staff"), None).await?;
+        api_error_in(&r, StatusCode::NOT_FOUND, "not-found", "ru", "not-found").context("B's token on A")?;
+
+        assert_eq!(snapshot(&w, &app).await?, before, "B changed");
+        ensure!(before.live_tokens.contains(&b_token), "B's token was live to begin with");
+        no_server_errors(&app).await
+    }
+}
+
+db_test! {
+    async fn the_listed_organizer_pages_are_real_routes_that_answer_their_owner(app: TestApp) {
+        let w = world(&app).await?;
+        let a = w.a;
+        let fresh = add_staff(&w.owner_a, a, "support@alpha.kz", "support").await?;
+        for (m, pattern) in ORG_PAGES {
+            let mut ids = w.a_ids;
+            ids.user = fresh;
+            let r = call_page(&w.owner_a, m, pattern, ids, "alpha").await?;
+            let expected = match (m, pattern) {
+                ("GET", _) | ("POST", "/org/{org}/tokens") => StatusCode::OK,
+                _ => StatusCode::SEE_OTHER,
+            };
+            ensure!(r.status == expected, "A's owner: {m} {pattern} answered {} (expected {expected}): {}", r.status, r.text);
+        }
+        // The changes went through: the profile, the staff, the token.
+        let profile = w.owner_a.get(&format!("/api/v1/orgs/{a}")).await?.json()?;
+        ensure!(profile["legal_name"] == "ТОО «Захвачено»", "profile not saved: {profile}");
+        ensure!(staff_id(&w.owner_a, a, "support@alpha.kz").await.is_err(), "support was not removed");
+        staff_id(&w.owner_a, a, "intruder@example.kz").await?;
+        let tokens = w.owner_a.get(&format!("/org/{a}/tokens")).await?;
+        ensure!(!token_ids(&tokens.text, a).contains(&w.a_ids.token), "token was not revoked");
+
+        // Each listed pattern is the router's own: requests were counted under it.
+        let metrics = app.client()?.get("/metrics").await?.text;
+        for (m, pattern) in ORG_PAGES {
+            let label = format!("route=\"{pattern}\",method=\"{m}\"");
+            ensure!(metrics.contains(&label), "the router has no route {m} {pattern}:\n{metrics}");
+        }
+        no_server_errors(&app).await
+    }
+}
+
+db_test! {
+    async fn a_customer_of_an_organizer_is_not_its_staff(app: TestApp) {
+        let w = world(&app).await?;
+        let a = w.a;
+        let r = w.customer.get(&format!("/org/{a}")).await?;
+        error_page(&r, StatusCode::FORBIDDEN, "ru", "forbidden")?;
+        let r = w.customer.api(Method::GET, &format!("/api/v1/orgs/{a}/staff"), None).await?;
+        api_error_in(&r, StatusCode::FORBIDDEN, "forbidden", "ru", "forbidden")?;
+        let me = w.customer.get("/api/v1/me").await?.json()?;
+        assert_eq!(support::memberships(&me), vec![(a, "customer".to_string())]);
+        no_server_errors(&app).await
+    }
+}
