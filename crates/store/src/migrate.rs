@@ -31,6 +31,7 @@ const MIGRATIONS: &[Migration] = migrations![
     1 "0001_foundation",
     2 "0002_offers",
     3 "0003_notify",
+    4 "0004_billing",
 ];
 
 fn checksum(sql: &str) -> String {

@@ -20,6 +20,9 @@ pub struct Settings {
     /// `text` or `json` log lines.
     pub log_format: String,
     pub max_body_bytes: usize,
+    /// Money: the providers' endpoints and secrets, trial credit, fees,
+    /// the operator's requisites (`[billing]` in the file).
+    pub billing: tabys_billing::BillingConfig,
 }
 
 impl Default for Settings {
@@ -31,6 +34,7 @@ impl Default for Settings {
             secure_cookies: false,
             log_format: "text".into(),
             max_body_bytes: 1024 * 1024,
+            billing: tabys_billing::BillingConfig::default(),
         }
     }
 }
@@ -81,6 +85,27 @@ impl Settings {
         }
         if let Some(v) = env("TABYS_LOG_FORMAT") {
             s.log_format = v;
+        }
+        // The providers' secrets usually come from the environment, not the file.
+        let b = &mut s.billing;
+        for (name, field) in [
+            ("TABYS_CLOUDPAYMENTS_URL", &mut b.cloudpayments.api_url),
+            (
+                "TABYS_CLOUDPAYMENTS_PUBLIC_ID",
+                &mut b.cloudpayments.public_id,
+            ),
+            (
+                "TABYS_CLOUDPAYMENTS_SECRET",
+                &mut b.cloudpayments.api_secret,
+            ),
+            ("TABYS_KASPI_LOGIN", &mut b.kaspi.login),
+            ("TABYS_KASPI_PASSWORD", &mut b.kaspi.password),
+            ("TABYS_KASPI_REGISTRY_URL", &mut b.kaspi.registry_url),
+            ("TABYS_PUBLIC_URL", &mut b.public_url),
+        ] {
+            if let Some(v) = env(name) {
+                *field = v;
+            }
         }
         if let Some(v) = env("TABYS_MAX_BODY_BYTES") {
             s.max_body_bytes = v.parse().context("TABYS_MAX_BODY_BYTES must be a number")?;

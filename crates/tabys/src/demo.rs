@@ -330,3 +330,172 @@ pub fn print_logins(settings: &Settings) {
     }
     println!();
 }
+
+/// More people for the money demo: (email, password, what it is).
+pub const MONEY_LOGINS: [(&str, &str, &str); 2] = [
+    (
+        "client@example.kz",
+        "client-demo-1",
+        "customer who tops up by Kaspi and by invoice",
+    ),
+    (
+        "owner@centerpro.kz",
+        "owner-demo-3",
+        "owner of Center Pro, whose paid plan has run out",
+    ),
+];
+
+pub fn print_money_logins() {
+    for (email, password, what) in MONEY_LOGINS {
+        println!("  {email:<22} {password:<16} {what}");
+    }
+    println!();
+}
+
+/// The money demo: the operator's plans, the payment module switched on
+/// for Lessbek and Exintra, a course sold by card at Lessbek, a workplace
+/// booking with Exintra's tiered refund starting in a day and a half, a
+/// second customer for Kaspi and invoice top-ups, and Center Pro, whose
+/// paid plan started 40 days ago and has run out. Loading twice adds nothing.
+pub async fn load_money(
+    db: &Db,
+    cfg: &tabys_billing::BillingConfig,
+    database_url: &str,
+) -> anyhow::Result<()> {
+    use tabys_billing::{Book, Holder, balances, payment_module, plans, products};
+    let operator = person(db, LOGINS[0].0, LOGINS[0].1, "Оператор Tabys", true).await?;
+    // Center Pro signed up and paid its plan 40 days ago: the demo data
+    // written "then" goes through a second handle whose clock is set back
+    // (the plans' prices too, so that they were in effect then).
+    let then = Db::connect(
+        database_url,
+        std::sync::Arc::new(tabys_core::TestClock::at(db.now().plus_days(-40))),
+    )
+    .await?;
+    if plans::list(db).await?.is_empty() {
+        for (code, name, price) in [("start", "Старт", "990"), ("pro", "Про", "15 000")] {
+            let input = plans::PlanInput {
+                code: code.into(),
+                name: name.into(),
+                period_days: "30".into(),
+                webinar_rooms: "10".into(),
+                storage_mb: "10240".into(),
+                active_students: "1000".into(),
+                sms_allowance: "100".into(),
+                price: price.into(),
+            };
+            plans::create(&then, operator.id, &input).await?;
+        }
+    }
+    let client = person(
+        db,
+        MONEY_LOGINS[0].0,
+        MONEY_LOGINS[0].1,
+        "Алия Нурланова",
+        false,
+    )
+    .await?;
+    for slug in ["lessbek", "exintra"] {
+        let org = organizers::by_slug(db, slug).await?;
+        let owner = members::staff(db, org.id)
+            .await?
+            .into_iter()
+            .find(|m| m.role == Role::Owner)
+            .map(|m| m.user_id)
+            .unwrap_or(operator.id);
+        if payment_module::state(db, org.id).await?.status == "none" {
+            payment_module::request(db, org.id, owner, "демо").await?;
+            payment_module::decide(db, org.id, operator.id, true, "").await?;
+            payment_module::enable(db, org.id, owner, true).await?;
+        }
+        balances::grant_trial(
+            db,
+            Book::OPERATOR,
+            Holder::Org(org.id),
+            &[("iin_bin", org.profile.iin_bin.clone())],
+            cfg.trial_credit(),
+        )
+        .await?;
+        members::join(db, &org, &client, true).await?;
+        if !products::list(db, org.id, false).await?.is_empty() {
+            continue;
+        }
+        let now = db.now();
+        let inputs: Vec<products::ProductInput> = if slug == "lessbek" {
+            vec![products::ProductInput {
+                kind: "course".into(),
+                title: "«SMMARKETING» — ӨЗІМ".into(),
+                description: "Авторский онлайн-курс, 1,5 месяца. Цена не включает налог (п. 4.2)."
+                    .into(),
+                price: "93 990".into(),
+                access_days: "45".into(),
+                refund_policy: "none".into(),
+                allow_half: true,
+                rest_due_days: "30".into(),
+                ..products::ProductInput::default()
+            }]
+        } else {
+            let start = now
+                .plus_seconds(36 * 3600)
+                .to_jiff()
+                .to_zoned(tabys_core::calendar::almaty())
+                .strftime("%Y-%m-%dT%H:%M")
+                .to_string();
+            vec![products::ProductInput {
+                kind: "workplace".into(),
+                title: "Рабочее место в коворкинге на день".into(),
+                description: "Цены включают налоги (§6). Возврат: более 48 ч — полностью, 24–48 ч — 50%, менее 24 ч — нет.".into(),
+                price: "8 000".into(),
+                taxes_included: true,
+                starts_at: start,
+                refund_policy: "tiers-48-24".into(),
+                pass_fees: false,
+                ..products::ProductInput::default()
+            }]
+        };
+        for input in inputs {
+            products::create(db, org.id, owner, input.parse()?).await?;
+        }
+    }
+    if organizers::by_slug(db, "centerpro").await.is_err() {
+        let owner = person(
+            db,
+            MONEY_LOGINS[1].0,
+            MONEY_LOGINS[1].1,
+            "Марат Ахметов",
+            false,
+        )
+        .await?;
+        let profile = ProfileInput {
+            slug: "centerpro".into(),
+            legal_form: "legal_entity".into(),
+            legal_name: "ТОО «MOBIX» (Center Pro)".into(),
+            email: "info@centerpro.kz".into(),
+            legal_address: "г. Алматы, ул. Сатпаева, 30".into(),
+            iin_bin: "150940001006".into(),
+            kbe: "17".into(),
+            head_name: "Ахметов Марат".into(),
+            head_position: "Директор".into(),
+            ..ProfileInput::default()
+        }
+        .parse()?;
+        let org = organizers::create(&then, owner.id, profile).await?;
+        balances::grant_trial(
+            &then,
+            Book::OPERATOR,
+            Holder::Org(org.id),
+            &[("iin_bin", org.profile.iin_bin.clone())],
+            cfg.trial_credit(),
+        )
+        .await?;
+        if let Some(start) = plans::list(&then)
+            .await?
+            .into_iter()
+            .find(|p| p.code == "start")
+        {
+            plans::buy(&then, cfg, org.id, owner.id, start.id, "demo-start").await?;
+        }
+    }
+    then.close().await;
+    Ok(())
+}

@@ -1,7 +1,9 @@
 //! `tabys`: one binary for the whole platform.
 
+mod bench;
 mod config;
 mod demo;
+mod money;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -74,6 +76,20 @@ enum Command {
         #[arg(long, global = true)]
         data: Option<PathBuf>,
     },
+    /// The ledger: trial balance and reconciliation with the providers.
+    Billing {
+        #[command(subcommand)]
+        task: money::BillingTask,
+        #[arg(long, global = true)]
+        data: Option<PathBuf>,
+    },
+    /// Run local stand-ins of the payment providers (card gateway and Kaspi) for a demo or a test.
+    FakeProvider(money::FakeProviderArgs),
+    /// Load generators.
+    Bench {
+        #[command(subcommand)]
+        task: bench::BenchTask,
+    },
 }
 
 #[derive(Subcommand)]
@@ -122,9 +138,20 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Demo(args) => {
             let settings = Settings::load(file, args.data.as_deref(), args.listen)?;
             config::init_logging(&settings);
+            let mut settings = settings;
+            let fake = money::demo_providers(&mut settings).await?;
             let db = open(&settings).await?;
             demo::load(&db).await?;
+            demo::load_money(&db, &settings.billing, &settings.database_url).await?;
             demo::print_logins(&settings);
+            demo::print_money_logins();
+            if let Some(fake) = &fake {
+                println!(
+                    "Card gateway and Kaspi stand-ins: {} (Kaspi app: {}/kaspi)",
+                    fake.base(),
+                    fake.base()
+                );
+            }
             serve_db(settings, db, args.no_worker).await
         }
         Command::Worker { data } => {
@@ -132,7 +159,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             config::init_logging(&settings);
             let db = open(&settings).await?;
             let (stop_tx, stop) = tokio::sync::watch::channel(false);
-            let worker = tokio::spawn(tabys_store::jobs::work(db.clone(), registry(), stop));
+            tabys_billing::jobs::schedule_daily(&db).await?;
+            let worker = tokio::spawn(tabys_store::jobs::work(
+                db.clone(),
+                registry(&settings),
+                stop,
+            ));
             shutdown_signal().await;
             let _ = stop_tx.send(true);
             worker.await?;
@@ -151,6 +183,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let db = open(&settings).await?;
             admin(&db, task).await
         }
+        Command::Billing { task, data } => {
+            let settings = Settings::load(file, data.as_deref(), None)?;
+            let db = open(&settings).await?;
+            money::billing(&db, &settings, task).await
+        }
+        Command::FakeProvider(args) => money::fake_provider(args).await,
+        Command::Bench { task } => bench::run(task).await,
         Command::Audit {
             task: AuditTask::Verify,
             data,
@@ -204,9 +243,10 @@ async fn open(settings: &Settings) -> anyhow::Result<Db> {
 }
 
 /// The job handlers this build knows.
-fn registry() -> tabys_store::jobs::Registry {
+fn registry(settings: &Settings) -> tabys_store::jobs::Registry {
     let mut registry = tabys_store::jobs::Registry::default();
     tabys_offers::rights::register(&mut registry);
+    tabys_billing::jobs::register(&mut registry, Arc::new(settings.billing.clone()));
     registry
 }
 
@@ -252,9 +292,18 @@ async fn serve(settings: Settings, no_worker: bool) -> anyhow::Result<()> {
 
 async fn serve_db(settings: Settings, db: Db, no_worker: bool) -> anyhow::Result<()> {
     let (stop_tx, stop) = tokio::sync::watch::channel(false);
-    let worker =
-        (!no_worker).then(|| tokio::spawn(tabys_store::jobs::work(db.clone(), registry(), stop)));
-    let state = tabys_web::AppState::new(db.clone(), settings.web());
+    if !no_worker {
+        tabys_billing::jobs::schedule_daily(&db).await?;
+    }
+    let worker = (!no_worker).then(|| {
+        tokio::spawn(tabys_store::jobs::work(
+            db.clone(),
+            registry(&settings),
+            stop,
+        ))
+    });
+    let state =
+        tabys_web::AppState::new(db.clone(), settings.web()).with_billing(settings.billing.clone());
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .with_context(|| format!("listening on {}", settings.listen))?;

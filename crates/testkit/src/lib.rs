@@ -180,6 +180,10 @@ pub struct TestApp {
     pub db: Db,
     pub clock: TestClock,
     pub backend: Backend,
+    /// The payment providers' stand-in, on its own port, sharing the clock.
+    pub fake: tabys_providers_fake::FakeProvider,
+    /// The money settings the app runs with (pointing at `fake`).
+    pub billing: Arc<tabys_billing::BillingConfig>,
     _db: TestDb,
     server: tokio::task::JoinHandle<()>,
 }
@@ -194,9 +198,21 @@ impl TestApp {
         config: tabys_web::WebConfig,
     ) -> anyhow::Result<Self> {
         let test_db = TestDb::new(backend).await?;
+        let fake = tabys_providers_fake::FakeProvider::start(
+            "127.0.0.1:0".parse()?,
+            tabys_providers_fake::FakeConfig {
+                slow_ms: 1_500,
+                ..Default::default()
+            },
+            Arc::new(test_db.clock.clone()),
+        )
+        .await?;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
-        let state = tabys_web::AppState::new(test_db.db.clone(), config);
+        fake.set_merchant(&format!("http://{addr}"));
+        let billing = billing_for(&fake, &format!("http://{addr}"));
+        let state =
+            tabys_web::AppState::new(test_db.db.clone(), config).with_billing(billing.clone());
         let app = tabys_web::app(state);
         let server = tokio::spawn(async move {
             let _ = axum::serve(listener, app.into_make_service()).await;
@@ -206,9 +222,19 @@ impl TestApp {
             db: test_db.db.clone(),
             clock: test_db.clock.clone(),
             backend,
+            fake,
+            billing: Arc::new(billing),
             _db: test_db,
             server,
         })
+    }
+
+    /// Runs every job that is due now (the worker does not run in tests:
+    /// a test moves the clock and then runs what became due).
+    pub async fn run_jobs(&self) -> anyhow::Result<tabys_store::jobs::Pass> {
+        let mut registry = tabys_store::jobs::Registry::default();
+        tabys_billing::jobs::register(&mut registry, self.billing.clone());
+        Ok(tabys_store::jobs::run_due(&self.db, &registry, 1_000).await?)
     }
 
     /// A new person's browser: no cookies yet.
@@ -256,6 +282,35 @@ impl Drop for TestApp {
     fn drop(&mut self) {
         self.server.abort();
     }
+}
+
+/// Money settings pointing at a running fake provider: its gateway API and
+/// secrets, its Kaspi credentials and registry, and short provider timeouts
+/// so that "the gateway did not answer" is tested in about a second.
+pub fn billing_for(
+    fake: &tabys_providers_fake::FakeProvider,
+    merchant: &str,
+) -> tabys_billing::BillingConfig {
+    let f = fake.config();
+    let mut b = tabys_billing::BillingConfig::default();
+    b.cloudpayments.api_url = fake.base().to_string();
+    b.cloudpayments.public_id = f.public_id;
+    b.cloudpayments.api_secret = f.api_secret;
+    b.kaspi.login = f.kaspi_login;
+    b.kaspi.password = f.kaspi_password;
+    b.kaspi.registry_url = format!("{}/kaspi/registry", fake.base());
+    b.public_url = merchant.to_string();
+    b.provider_timeout_ms = 1_000;
+    b.operator = tabys_billing::config::Requisites {
+        legal_name: "ТОО «Tabys Operator»".into(),
+        bin: "180540001239".into(),
+        address: "г. Алматы, пр. Абая, 1".into(),
+        iik: "KZ86125KZT5004100100".into(),
+        bik: "HSBKKZKX".into(),
+        bank: "АО «Народный Банк Казахстана»".into(),
+        kbe: "17".into(),
+    };
+    b
 }
 
 /// The password every test person gets.

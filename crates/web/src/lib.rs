@@ -49,15 +49,30 @@ pub struct AppState {
     pub db: Db,
     pub config: Arc<WebConfig>,
     pub metrics: Arc<Metrics>,
+    /// The money capability's settings and the card gateway's client.
+    pub billing: Arc<tabys_billing::BillingConfig>,
+    pub gateway: tabys_billing::providers::cloudpayments::Client,
 }
 
 impl AppState {
+    /// With money settings left at their defaults: no card gateway, no Kaspi.
     pub fn new(db: Db, config: WebConfig) -> Self {
+        let billing = tabys_billing::BillingConfig::default();
+        let gateway = tabys_billing::providers::cloudpayments::Client::new(&billing);
         Self {
             db,
             config: Arc::new(config),
             metrics: Arc::new(Metrics::default()),
+            billing: Arc::new(billing),
+            gateway,
         }
+    }
+
+    /// Uses these money settings (providers' addresses and secrets).
+    pub fn with_billing(mut self, billing: tabys_billing::BillingConfig) -> Self {
+        self.gateway = tabys_billing::providers::cloudpayments::Client::new(&billing);
+        self.billing = Arc::new(billing);
+        self
     }
 }
 

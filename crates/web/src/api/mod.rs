@@ -4,6 +4,7 @@
 //! the router is built from those annotations, so the document served at
 //! `/api/v1/openapi.json` cannot drift from the code.
 
+mod billing;
 mod docs;
 mod offers;
 mod orgs;
@@ -58,6 +59,7 @@ pub fn openapi_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(me))
         .merge(orgs::router())
         .merge(offers::router())
+        .merge(billing::router())
         .split_for_parts()
 }
 

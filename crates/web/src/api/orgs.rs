@@ -72,6 +72,7 @@ async fn create_org(
         return Err(ApiError(Error::Forbidden));
     };
     let org = organizers::create(&state.db, user.id, input.parse()?).await?;
+    crate::pages::billing::welcome_organizer(&state, &org, &user.email).await;
     Ok((StatusCode::CREATED, Json(org)))
 }
 

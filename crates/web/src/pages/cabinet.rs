@@ -217,7 +217,10 @@ async fn create_organizer(
         Err(e) => Err(e),
     };
     match created {
-        Ok(org) => Ok(see_other(&format!("/org/{}", org.id))),
+        Ok(org) => {
+            super::billing::welcome_organizer(&state, &org, &user.email).await;
+            Ok(see_other(&format!("/org/{}", org.id)))
+        }
         Err(Error::Invalid(fields)) => {
             let page = NewOrganizer {
                 l: Layout::new(&ctx),

@@ -4,6 +4,7 @@
 
 mod admin;
 mod auth;
+pub(crate) mod billing;
 pub(crate) mod cabinet;
 pub mod layout;
 pub(crate) mod offers;
@@ -25,6 +26,7 @@ pub fn router() -> Router<AppState> {
         .merge(org::router())
         .merge(admin::router())
         .merge(offers::router())
+        .merge(billing::router())
         .fallback(not_found)
 }
 

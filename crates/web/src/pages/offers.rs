@@ -1025,6 +1025,8 @@ struct Documents {
     rows: Vec<Standing>,
     errors: FormErrors,
     done: bool,
+    /// Invoices and receipts, listed by the money pages' own block.
+    money: super::billing::MoneyDocuments,
 }
 
 impl Documents {
@@ -1064,6 +1066,7 @@ async fn documents_page(
         rows,
         errors,
         done,
+        money: super::billing::money_documents(state, user.id).await?,
     };
     let status = if page.errors.any() {
         StatusCode::UNPROCESSABLE_ENTITY
