@@ -6,7 +6,7 @@
 //! client sees has the same shape.
 
 use axum::Json;
-use axum::extract::{Request, State};
+use axum::extract::{FromRequestParts, Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -14,7 +14,7 @@ use serde::Serialize;
 use tabys_core::{Error, FieldError};
 
 use crate::AppState;
-use crate::ctx::request_locale;
+use crate::ctx::{CsrfToken, Ctx, request_locale};
 use crate::i18n::Tr;
 use crate::pages::layout::ErrorPage;
 
@@ -147,7 +147,11 @@ fn framework_code(status: StatusCode) -> Option<&'static str> {
 }
 
 /// Turns error markers into translated pages or JSON.
-pub async fn render_page_errors(State(_): State<AppState>, req: Request, next: Next) -> Response {
+pub async fn render_page_errors(
+    State(state): State<AppState>,
+    req: Request,
+    next: Next,
+) -> Response {
     let tr = Tr::new(request_locale(req.headers()));
     let is_api = req.uri().path().starts_with("/api/");
     let path_and_query = req
@@ -156,6 +160,15 @@ pub async fn render_page_errors(State(_): State<AppState>, req: Request, next: N
         .map(|p| p.as_str().to_string())
         .unwrap_or_else(|| "/".into());
     let method_is_get = req.method() == axum::http::Method::GET;
+    // Kept so the error page's header shows who is signed in: without it a
+    // signed-in person meeting a 404 sees "Sign in" and thinks they were
+    // signed out.
+    let mut asker = Request::new(());
+    *asker.headers_mut() = req.headers().clone();
+    *asker.uri_mut() = req.uri().clone();
+    if let Some(token) = req.extensions().get::<CsrfToken>() {
+        asker.extensions_mut().insert(token.clone());
+    }
     let response = next.run(req).await;
 
     if let Some(ApiErrorBody(status, code, fields)) =
@@ -197,7 +210,11 @@ pub async fn render_page_errors(State(_): State<AppState>, req: Request, next: N
         };
         return Redirect::to(&format!("/login?next={}{expired}", urlencode(&next))).into_response();
     }
-    let page = ErrorPage::new(tr, status.as_u16(), code);
+    let (mut parts, ()) = asker.into_parts();
+    let page = match Ctx::from_request_parts(&mut parts, &state).await {
+        Ok(ctx) => ErrorPage::for_ctx(&ctx, status.as_u16(), code),
+        Err(_) => ErrorPage::new(tr, status.as_u16(), code),
+    };
     (status, Html(page.render_html())).into_response()
 }
 

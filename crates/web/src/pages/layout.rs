@@ -105,6 +105,20 @@ impl ErrorPage {
         }
     }
 
+    /// The same page with the header of the person who asked.
+    pub fn for_ctx(ctx: &Ctx, status: u16, code: &str) -> Self {
+        // The language links lead home, not back to the page that failed.
+        let l = Layout {
+            path: "/".into(),
+            ..Layout::new(ctx)
+        };
+        Self {
+            message: ctx.tr.err(code),
+            l,
+            status,
+        }
+    }
+
     pub fn render_html(&self) -> String {
         self.render().unwrap_or_else(|e| {
             tracing::error!(error = %e, "error page failed to render");
