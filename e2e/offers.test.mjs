@@ -16,20 +16,7 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
-
-const here = path.dirname(fileURLToPath(import.meta.url));
-const results = path.join(here, 'test-results');
-const bin = path.resolve(here, process.env.TABYS_BIN || '../target/debug/tabys');
-const browserPath = process.env.CHROMIUM || '/usr/bin/chromium';
-const backend = process.env.TABYS_DATABASE_URL?.startsWith('postgres') ? 'postgres' : 'sqlite';
+import { follow, launchBrowser, shootFailure, shot, startServer } from './harness.mjs';
 
 const OWNER = { email: 'owner@lessbek.kz', password: 'owner-demo-2' };
 /** A day and a quarter of an hour: the new version's notice, with a margin. */
@@ -38,97 +25,19 @@ const NOTICE_MS = 24 * 3600 * 1000 + 15 * 60 * 1000;
 const SHIFT_SECONDS = 25 * 3600;
 
 let base;
-let port;
 let server;
-let serverExit;
-let dataDir;
 let browser;
-let starts = 0;
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.unref();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port: p } = s.address();
-      s.close(() => resolve(p));
-    });
-  });
-}
-
-async function waitForHealth(url, deadlineMs) {
-  const until = Date.now() + deadlineMs;
-  let last;
-  while (Date.now() < until) {
-    if (server.exitCode !== null) {
-      throw new Error(`tabys exited with code ${server.exitCode}; see ${results}/offers-server-${backend}.log`);
-    }
-    try {
-      const r = await fetch(url);
-      if (r.ok) return;
-      last = `status ${r.status}`;
-    } catch (e) {
-      last = e.cause?.code || e.message;
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`${url} did not answer within ${deadlineMs} ms (${last})`);
-}
-
-/** Starts `tabys demo` on the shared data folder, its clock shifted by `shift` seconds. */
-async function startServer(shift = 0) {
-  const log = createWriteStream(path.join(results, `offers-server-${backend}-${starts++}.log`));
-  const env = { ...process.env, NO_COLOR: '1' };
-  if (shift) env.TABYS_TEST_CLOCK_SHIFT_SECONDS = String(shift);
-  server = spawn(bin, ['demo', '--listen', `127.0.0.1:${port}`, '--data', dataDir], {
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  server.stdout.pipe(log);
-  server.stderr.pipe(log);
-  serverExit = new Promise((resolve) => server.once('exit', resolve));
-  await waitForHealth(`${base}/healthz`, 60_000);
-}
-
-async function stopServer() {
-  if (!server || server.exitCode !== null) return;
-  server.kill('SIGTERM');
-  const stopped = await Promise.race([serverExit, new Promise((r) => setTimeout(() => r('timeout'), 10_000))]);
-  if (stopped === 'timeout') {
-    server.kill('SIGKILL');
-    await serverExit;
-  }
-}
 
 before(async () => {
-  mkdirSync(results, { recursive: true });
-  if (!existsSync(bin)) throw new Error(`no tabys binary at ${bin}: run \`cargo build -p tabys\` or set TABYS_BIN`);
-  if (!existsSync(browserPath)) throw new Error(`no Chromium at ${browserPath}: apt-get install chromium`);
-  dataDir = await mkdtemp(path.join(os.tmpdir(), 'tabys-e2e-offers-'));
-  port = await freePort();
-  base = `http://127.0.0.1:${port}`;
-  await startServer();
-  browser = await chromium.launch({
-    executablePath: browserPath,
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  server = await startServer({ name: 'offers' });
+  base = server.base;
+  browser = await launchBrowser();
 });
 
 after(async () => {
   await browser?.close();
-  await stopServer();
-  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  await server?.stop();
 });
-
-/** Does `act` and waits for the document it leads to (after any redirect). */
-async function follow(page, act) {
-  const loaded = page.waitForEvent('load');
-  await act();
-  await loaded;
-}
 
 /** Kazakhstan's civil time (UTC+5) as a `datetime-local` value. */
 function almatyLocal(ms) {
@@ -204,21 +113,17 @@ test('an offer is published, accepted at sign-up, changed with notice, downloade
     const pdf = await customer.request.get(await terms.locator('tr[data-number="1"] a[data-download=pdf]').getAttribute('href'));
     assert.equal(pdf.headers()['content-type'], 'application/pdf');
     assert.equal(Buffer.from(await pdf.body()).subarray(0, 8).toString('latin1'), '%PDF-1.7');
-    await customer.screenshot({ path: path.join(results, `offers-notice-${backend}.png`), fullPage: true });
+    await shot(customer, 'offers-notice');
 
     // A day later: the next visit counts as accepting version 2 by continued use.
-    await stopServer();
-    await startServer(SHIFT_SECONDS);
+    await server.restart({ env: { TABYS_TEST_CLOCK_SHIFT_SECONDS: String(SHIFT_SECONDS) } });
     await customer.goto('/cabinet');
     await customer.goto('/cabinet/documents');
     await terms.locator('tr[data-method=continued_use][data-number="2"]').waitFor();
     assert.equal(await terms.locator('[data-upcoming]').count(), 0, 'no notice once in effect');
-    await customer.screenshot({ path: path.join(results, `offers-accepted-by-use-${backend}.png`), fullPage: true });
+    await shot(customer, 'offers-accepted-by-use');
   } catch (e) {
-    let i = 0;
-    for (const p of pages) {
-      await p.screenshot({ path: path.join(results, `offers-${backend}-failed-${i++}.png`), fullPage: true }).catch(() => {});
-    }
+    await shootFailure(pages, 'offers');
     throw e;
   }
 });
