@@ -47,6 +47,17 @@ pub async fn verify(password: &str, stored: &str) -> Result<bool> {
     .map_err(Error::internal)?
 }
 
+/// Verifies a password against a hash of nothing anyone knows: the cost
+/// of a real check, for an email that has no account.
+pub async fn verify_against_nothing(password: &str) -> Result<()> {
+    static DECOY: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+    let decoy = DECOY
+        .get_or_try_init(|| async { hash(&tabys_store::token::random_token()).await })
+        .await?;
+    verify(password, decoy).await?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -247,6 +247,9 @@ pub(crate) async fn check_credentials(
     password: &str,
 ) -> Result<Option<User>> {
     let Some(user) = find_by_email(db, email).await? else {
+        // Spend the same time as for a real account, so answer times do
+        // not tell which emails are registered.
+        password::verify_against_nothing(password).await?;
         return Ok(None);
     };
     if password::verify(password, &password_hash(db, user.id).await?).await? {
