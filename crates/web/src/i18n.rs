@@ -7,7 +7,9 @@ use std::sync::OnceLock;
 
 use fluent_bundle::concurrent::FluentBundle;
 use fluent_bundle::{FluentArgs, FluentResource, FluentValue};
+use tabys_core::Timestamp;
 use tabys_core::locale::Locale;
+use tabys_core::money::Money;
 
 /// The source of each language's file, for the completeness test.
 pub const SOURCES: [(Locale, &str); 3] = [
@@ -109,6 +111,20 @@ impl Tr {
         self.t(&format!("{prefix}{code}"))
     }
 
+    /// A moment as people in Kazakhstan read it: `02.03.2026 14:00`, Almaty time.
+    pub fn when(&self, t: impl Val<Timestamp>) -> String {
+        t.val()
+            .to_jiff()
+            .to_zoned(tabys_core::calendar::almaty())
+            .strftime("%d.%m.%Y %H:%M")
+            .to_string()
+    }
+
+    /// An amount in tenge: `1 500,00 ₸`.
+    pub fn money(&self, m: impl Val<Money>) -> String {
+        m.val().format_kzt()
+    }
+
     /// A role's name.
     pub fn role(&self, role: impl std::borrow::Borrow<tabys_accounts::Role>) -> String {
         self.t(&format!("role-{}", role.borrow().code()))
@@ -150,6 +166,50 @@ impl Tr {
         bundle
             .format_pattern(pattern, args, &mut errors)
             .into_owned()
+    }
+}
+
+/// Templates hand a value to a method by value or by one or two
+/// references, depending on where it comes from; this takes all three.
+pub trait Val<T: Copy> {
+    fn val(&self) -> T;
+}
+
+impl<T: Copy> Val<T> for T {
+    fn val(&self) -> T {
+        *self
+    }
+}
+
+impl<T: Copy> Val<T> for &T {
+    fn val(&self) -> T {
+        **self
+    }
+}
+
+impl<T: Copy> Val<T> for &&T {
+    fn val(&self) -> T {
+        ***self
+    }
+}
+
+/// Money columns store whole tiyn, times UTC milliseconds: both reach
+/// templates as plain numbers too.
+impl Val<Timestamp> for i64 {
+    fn val(&self) -> Timestamp {
+        Timestamp(*self)
+    }
+}
+
+impl Val<Timestamp> for &i64 {
+    fn val(&self) -> Timestamp {
+        Timestamp(**self)
+    }
+}
+
+impl Val<Timestamp> for &&i64 {
+    fn val(&self) -> Timestamp {
+        Timestamp(***self)
     }
 }
 

@@ -23,9 +23,9 @@ use tabys_billing::products::{self, Product, ProductInput};
 use tabys_billing::providers::{cloudpayments, kaspi};
 use tabys_billing::refund::{self, Preview, Refund};
 use tabys_billing::{Book, Holder, acts, documents, invoices, payment_module, recurring};
+use tabys_core::Error;
 use tabys_core::ids::{OrgId, UserId};
 use tabys_core::money::Money;
-use tabys_core::{Error, Timestamp, calendar};
 use tabys_store::token::random_token;
 
 use super::layout::{FormErrors, Layout};
@@ -34,6 +34,7 @@ use crate::AppState;
 use crate::ctx::{CsrfForm, Ctx, origin};
 use crate::error::PageError;
 use crate::i18n::Tr;
+use crate::i18n::Val;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -106,43 +107,6 @@ pub fn router() -> Router<AppState> {
         .route("/pay/kaspi", get(kaspi_request))
 }
 
-/// A moment as people in Kazakhstan read it: `02.03.2026 14:00`, Almaty time.
-pub fn local(ms: i64) -> String {
-    Timestamp(ms)
-        .to_jiff()
-        .to_zoned(calendar::almaty())
-        .strftime("%d.%m.%Y %H:%M")
-        .to_string()
-}
-
-fn tenge(m: &Money) -> String {
-    m.format_kzt()
-}
-
-/// Templates hand a value to a method by value or by one or two
-/// references, depending on where it comes from; this takes all three.
-pub trait Val<T: Copy> {
-    fn val(&self) -> T;
-}
-
-impl<T: Copy> Val<T> for T {
-    fn val(&self) -> T {
-        *self
-    }
-}
-
-impl<T: Copy> Val<T> for &T {
-    fn val(&self) -> T {
-        **self
-    }
-}
-
-impl<T: Copy> Val<T> for &&T {
-    fn val(&self) -> T {
-        ***self
-    }
-}
-
 async fn staff(state: &AppState, ctx: &Ctx, org: OrgId, money: bool) -> Result<Role, PageError> {
     let user = ctx.user()?;
     let role = members::staff_access(&state.db, user.id, org).await?;
@@ -205,12 +169,6 @@ struct OrgMoney {
 }
 
 impl OrgMoney {
-    fn when(&self, ms: impl Val<i64>) -> String {
-        local(ms.val())
-    }
-    fn money(&self, m: impl Val<Money>) -> String {
-        tenge(&m.val())
-    }
     fn mb(&self, bytes: impl Val<i64>) -> String {
         (bytes.val() / (1024 * 1024)).to_string()
     }
@@ -503,12 +461,6 @@ struct ProductsPage {
     module_on: bool,
 }
 
-impl ProductsPage {
-    fn money(&self, m: impl Val<Money>) -> String {
-        tenge(&m.val())
-    }
-}
-
 async fn products_view(
     state: &AppState,
     ctx: &Ctx,
@@ -620,15 +572,6 @@ struct SalesPage {
     unmatched: Vec<invoices::UnmatchedLine>,
     report: Option<invoices::ImportReport>,
     errors: FormErrors,
-}
-
-impl SalesPage {
-    fn money(&self, m: impl Val<Money>) -> String {
-        tenge(&m.val())
-    }
-    fn when(&self, ms: impl Val<i64>) -> String {
-        local(ms.val())
-    }
 }
 
 async fn sales_view(
@@ -844,12 +787,6 @@ struct Catalog {
     products: Vec<Product>,
 }
 
-impl Catalog {
-    fn money(&self, m: impl Val<Money>) -> String {
-        tenge(&m.val())
-    }
-}
-
 /// What an organizer sells, for anyone.
 async fn catalog(
     State(state): State<AppState>,
@@ -875,15 +812,6 @@ struct ProductPublic {
     half: Money,
     errors: FormErrors,
     signed_in: bool,
-}
-
-impl ProductPublic {
-    fn money(&self, m: impl Val<Money>) -> String {
-        tenge(&m.val())
-    }
-    fn when(&self, ms: impl Val<i64>) -> String {
-        local(ms.val())
-    }
 }
 
 async fn product_view(
@@ -1003,14 +931,8 @@ struct BalancePage {
 }
 
 impl BalancePage {
-    fn money(&self, m: impl Val<Money>) -> String {
-        tenge(&m.val())
-    }
     fn tiyn(&self, t: impl Val<i64>) -> String {
         Money::from_tiyn(t.val()).format_kzt()
-    }
-    fn when(&self, ms: impl Val<i64>) -> String {
-        local(ms.val())
     }
 }
 
@@ -1157,15 +1079,6 @@ struct OrdersPage {
     subscriptions: Vec<recurring::Recurring>,
 }
 
-impl OrdersPage {
-    fn money(&self, m: impl Val<Money>) -> String {
-        tenge(&m.val())
-    }
-    fn when(&self, ms: impl Val<i64>) -> String {
-        local(ms.val())
-    }
-}
-
 async fn orders_page(State(state): State<AppState>, ctx: Ctx) -> Result<Response, PageError> {
     let user = ctx.user()?;
     render(&OrdersPage {
@@ -1190,15 +1103,6 @@ struct OrderPage {
     methods: Vec<&'static str>,
     key: String,
     errors: FormErrors,
-}
-
-impl OrderPage {
-    fn money(&self, m: impl Val<Money>) -> String {
-        tenge(&m.val())
-    }
-    fn when(&self, ms: impl Val<i64>) -> String {
-        local(ms.val())
-    }
 }
 
 async fn order_view(
@@ -1346,12 +1250,6 @@ struct PaymentPage {
     kaspi_app: String,
 }
 
-impl PaymentPage {
-    fn money(&self, m: impl Val<Money>) -> String {
-        tenge(&m.val())
-    }
-}
-
 async fn payment_page(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -1443,14 +1341,6 @@ impl MoneyDocuments {
     pub fn is_empty(&self) -> bool {
         self.invoices.is_empty() && self.receipts.is_empty()
     }
-
-    pub fn money(&self, m: impl Val<Money>) -> String {
-        tenge(&m.val())
-    }
-
-    pub fn when(&self, ms: impl Val<i64>) -> String {
-        local(ms.val())
-    }
 }
 
 pub async fn money_documents(state: &AppState, user: UserId) -> Result<MoneyDocuments, Error> {
@@ -1512,14 +1402,8 @@ struct AdminPage {
 }
 
 impl AdminPage {
-    fn money(&self, m: impl Val<Money>) -> String {
-        tenge(&m.val())
-    }
     fn tiyn(&self, t: impl Val<i64>) -> String {
         Money::from_tiyn(t.val()).format_kzt()
-    }
-    fn when(&self, ms: impl Val<i64>) -> String {
-        local(ms.val())
     }
     fn mb(&self, bytes: impl Val<i64>) -> String {
         (bytes.val() / (1024 * 1024)).to_string()

@@ -94,10 +94,6 @@ pub fn method_name(tr: &Tr, method: Method) -> String {
 }
 
 /// Kazakhstan's civil time, as every date on these pages is shown.
-pub fn when(t: Timestamp) -> String {
-    tabys_offers::almaty_minutes(t)
-}
-
 fn evidence(ctx: &Ctx, wording: String) -> Evidence {
     Evidence {
         origin: ctx.origin.clone(),
@@ -297,10 +293,6 @@ impl Manage {
     fn method(&self, m: &Method) -> String {
         method_name(&self.l.t, *m)
     }
-
-    fn when(&self, t: &Timestamp) -> String {
-        when(*t)
-    }
 }
 
 async fn manage(
@@ -490,10 +482,6 @@ impl Edit {
 
     fn method(&self, m: &Method) -> String {
         method_name(&self.l.t, *m)
-    }
-
-    fn when(&self, t: &Timestamp) -> String {
-        when(*t)
     }
 
     fn has(&self, m: &Method) -> bool {
@@ -776,10 +764,6 @@ impl Public {
     fn kind(&self, k: &OfferKind) -> String {
         kind_name(&self.l.t, *k)
     }
-
-    fn when(&self, t: &Timestamp) -> String {
-        when(*t)
-    }
 }
 
 async fn public(
@@ -848,10 +832,6 @@ struct VersionPage {
 impl VersionPage {
     fn kind(&self) -> String {
         kind_name(&self.l.t, self.version.kind)
-    }
-
-    fn when(&self, t: &Timestamp) -> String {
-        when(*t)
     }
 
     fn languages(&self) -> Vec<Locale> {
@@ -1038,10 +1018,6 @@ impl Documents {
         method_name(&self.l.t, *m)
     }
 
-    fn when(&self, t: &Timestamp) -> String {
-        when(*t)
-    }
-
     fn url(&self, s: &Standing, v: &Version) -> String {
         version_url(s.publisher_slug.as_deref(), v.id)
     }
@@ -1139,10 +1115,6 @@ struct Accepted {
 }
 
 impl Accepted {
-    fn when(&self, t: &Timestamp) -> String {
-        when(*t)
-    }
-
     fn method(&self) -> String {
         method_name(&self.t, self.acceptance.method)
     }
@@ -1229,7 +1201,7 @@ async fn accepted_pdf(
     let tr = Tr::new(a.locale);
     let mut doc = tabys_render::Document::new(format!("{} — {publisher}", kind_name(&tr, o.kind)));
     doc.key_value(tr.t("offers-version"), v.number.to_string())
-        .key_value(tr.t("offers-effective"), when(v.effective_at))
+        .key_value(tr.t("offers-effective"), tr.when(v.effective_at))
         .key_value(tr.t("offers-hash"), v.hash.clone());
     let (shown, _) = v.texts.shown(a.locale);
     let mut order = vec![shown];
@@ -1269,12 +1241,16 @@ async fn certificate_pdf(
         .key_value(tr.t("offers-publisher"), publisher)
         .key_value(tr.t("offers-document"), kind_name(&tr, o.kind))
         .key_value(tr.t("offers-version"), v.number.to_string())
-        .key_value(tr.t("offers-effective"), when(v.effective_at))
+        .key_value(tr.t("offers-effective"), tr.when(v.effective_at))
         .key_value(tr.t("offers-hash"), a.version_hash.clone())
         .heading(tr.t("offers-certificate-how"))
         .key_value(
             tr.t("offers-accepted-at"),
-            format!("{} ({} UTC)", when(a.accepted_at), a.accepted_at.rfc3339()),
+            format!(
+                "{} ({} UTC)",
+                tr.when(a.accepted_at),
+                a.accepted_at.rfc3339()
+            ),
         )
         .key_value(tr.t("offers-method"), method_name(&tr, a.method))
         .key_value(tr.t("offers-wording"), a.wording.clone())
@@ -1423,10 +1399,6 @@ impl Notifications {
         }
         self.l.t.with_args(&n.key, &args)
     }
-
-    fn when(&self, t: &Timestamp) -> String {
-        when(*t)
-    }
 }
 
 async fn notifications(State(state): State<AppState>, ctx: Ctx) -> Result<Response, PageError> {
@@ -1477,10 +1449,6 @@ struct Privacy {
 impl Privacy {
     fn consent(&self, k: &ConsentKind) -> String {
         self.l.t.t(&format!("consent-{}", k.code()))
-    }
-
-    fn when(&self, t: &Timestamp) -> String {
-        when(*t)
     }
 }
 
@@ -1677,15 +1645,11 @@ struct Customers {
 }
 
 impl Customers {
-    fn when(&self, t: &Timestamp) -> String {
-        when(*t)
-    }
-
     fn revoked_at(&self, user: &UserId) -> Option<String> {
         self.revoked
             .iter()
             .find(|(u, _)| u == user)
-            .map(|(_, t)| when(*t))
+            .map(|(_, t)| self.l.t.when(t))
     }
 }
 
@@ -1722,10 +1686,6 @@ impl CustomerPage {
     fn consent(&self, k: &ConsentKind) -> String {
         self.l.t.t(&format!("consent-{}", k.code()))
     }
-
-    fn when(&self, t: &Timestamp) -> String {
-        when(*t)
-    }
 }
 
 async fn customer_page(
@@ -1751,10 +1711,6 @@ struct AccessLog {
 }
 
 impl AccessLog {
-    fn when(&self, t: &Timestamp) -> String {
-        when(*t)
-    }
-
     fn what(&self, what: &str) -> String {
         self.l.t.prefixed("org-access-", what)
     }
