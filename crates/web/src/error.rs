@@ -163,8 +163,14 @@ pub async fn render_page_errors(
     // Kept so the error page's header shows who is signed in: without it a
     // signed-in person meeting a 404 sees "Sign in" and thinks they were
     // signed out.
+    // Only what names the person and the language is kept: this runs on
+    // every request, and most never meet an error.
     let mut asker = Request::new(());
-    *asker.headers_mut() = req.headers().clone();
+    for name in [header::COOKIE, header::ACCEPT_LANGUAGE] {
+        for value in req.headers().get_all(&name) {
+            asker.headers_mut().append(name.clone(), value.clone());
+        }
+    }
     *asker.uri_mut() = req.uri().clone();
     if let Some(token) = req.extensions().get::<CsrfToken>() {
         asker.extensions_mut().insert(token.clone());
