@@ -11,11 +11,14 @@ use tabys_core::Timestamp;
 use tabys_core::locale::Locale;
 use tabys_core::money::Money;
 
-/// The source of each language's file, for the completeness test.
-pub const SOURCES: [(Locale, &str); 3] = [
+/// The source of each language's files, for the completeness test.
+pub const SOURCES: [(Locale, &str); 6] = [
     (Locale::Ru, include_str!("../../../locales/ru/main.ftl")),
     (Locale::Kk, include_str!("../../../locales/kk/main.ftl")),
     (Locale::En, include_str!("../../../locales/en/main.ftl")),
+    (Locale::Ru, include_str!("../../../locales/ru/notify.ftl")),
+    (Locale::Kk, include_str!("../../../locales/kk/notify.ftl")),
+    (Locale::En, include_str!("../../../locales/en/notify.ftl")),
 ];
 
 type Bundle = FluentBundle<FluentResource>;
@@ -23,28 +26,37 @@ type Bundle = FluentBundle<FluentResource>;
 fn bundles() -> &'static HashMap<Locale, Bundle> {
     static BUNDLES: OnceLock<HashMap<Locale, Bundle>> = OnceLock::new();
     BUNDLES.get_or_init(|| {
-        SOURCES
-            .iter()
-            .map(|(locale, source)| (*locale, bundle(*locale, source)))
+        Locale::ALL
+            .into_iter()
+            .map(|locale| {
+                let sources: Vec<&str> = SOURCES
+                    .iter()
+                    .filter(|(l, _)| *l == locale)
+                    .map(|(_, s)| *s)
+                    .collect();
+                (locale, bundle(locale, &sources))
+            })
             .collect()
     })
 }
 
-fn bundle(locale: Locale, source: &str) -> Bundle {
+fn bundle(locale: Locale, sources: &[&str]) -> Bundle {
     let lang = locale.code().parse().unwrap_or_default();
     let mut bundle = FluentBundle::new_concurrent(vec![lang]);
     // No Unicode isolation marks around arguments: they show up in e-mails
     // and PDFs as stray characters.
     bundle.set_use_isolating(false);
-    // A syntax error keeps the good entries; the test below reports it.
-    let resource =
-        FluentResource::try_new(source.to_string()).unwrap_or_else(|(partial, _)| partial);
-    if let Err(errors) = bundle.add_resource(resource) {
-        tracing::error!(
-            locale = locale.code(),
-            ?errors,
-            "duplicate keys in locale file"
-        );
+    for source in sources {
+        // A syntax error keeps the good entries; the test below reports it.
+        let resource =
+            FluentResource::try_new(source.to_string()).unwrap_or_else(|(partial, _)| partial);
+        if let Err(errors) = bundle.add_resource(resource) {
+            tracing::error!(
+                locale = locale.code(),
+                ?errors,
+                "duplicate keys in locale file"
+            );
+        }
     }
     bundle
 }
@@ -240,9 +252,16 @@ mod tests {
 
     #[test]
     fn every_key_exists_in_all_three_languages() {
-        let sets: Vec<(Locale, BTreeSet<String>)> = SOURCES
-            .iter()
-            .map(|(l, s)| (*l, keys(s).into_iter().collect()))
+        let sets: Vec<(Locale, BTreeSet<String>)> = Locale::ALL
+            .into_iter()
+            .map(|l| {
+                let set = SOURCES
+                    .iter()
+                    .filter(|(x, _)| *x == l)
+                    .flat_map(|(_, s)| keys(s))
+                    .collect();
+                (l, set)
+            })
             .collect();
         let all: BTreeSet<String> = sets.iter().flat_map(|(_, s)| s.iter().cloned()).collect();
         for (locale, set) in &sets {
