@@ -1,4 +1,4 @@
-# Notifications, support, mailings
+# Texts of the notify capability: notifications, support, mailings.
 
 ## E-mails
 notify-email-subject-default = Notification

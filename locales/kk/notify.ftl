@@ -1,4 +1,4 @@
-# Хабарламалар, қолдау қызметі, таратылымдар
+# Texts of the notify capability: notifications, support, mailings.
 
 ## Хаттар
 notify-email-subject-default = Хабарлама

@@ -1,4 +1,4 @@
-# Уведомления, поддержка, рассылки
+# Texts of the notify capability: notifications, support, mailings.
 
 ## Письма
 notify-email-subject-default = Уведомление

@@ -11,7 +11,8 @@
 //! message once, the two parts can never say different things, and no
 //! translated text can inject markup.
 //!
-//! Rendering is strict: any Fluent error (a missing message, a variable
+//! The texts are the translator's (`tabys_i18n::SOURCES`), but rendering
+//! here is strict where the pages' translator is forgiving: any Fluent error (a missing message, a variable
 //! the caller did not supply) is an error, so a broken template fails a
 //! delivery (and its test) instead of reaching a person with a hole in it.
 
@@ -21,44 +22,20 @@ use std::sync::OnceLock;
 use fluent_bundle::concurrent::FluentBundle;
 use fluent_bundle::{FluentArgs, FluentResource, FluentValue};
 use tabys_core::locale::Locale;
-
-/// The locale files e-mails are rendered from, per language.
-pub const SOURCES: [(Locale, [&str; 2]); 3] = [
-    (
-        Locale::Ru,
-        [
-            include_str!("../../../locales/ru/main.ftl"),
-            include_str!("../../../locales/ru/notify.ftl"),
-        ],
-    ),
-    (
-        Locale::Kk,
-        [
-            include_str!("../../../locales/kk/main.ftl"),
-            include_str!("../../../locales/kk/notify.ftl"),
-        ],
-    ),
-    (
-        Locale::En,
-        [
-            include_str!("../../../locales/en/main.ftl"),
-            include_str!("../../../locales/en/notify.ftl"),
-        ],
-    ),
-];
+use tabys_i18n::SOURCES;
 
 type Bundle = FluentBundle<FluentResource>;
 
 fn bundles() -> &'static HashMap<Locale, Bundle> {
     static BUNDLES: OnceLock<HashMap<Locale, Bundle>> = OnceLock::new();
     BUNDLES.get_or_init(|| {
-        SOURCES
+        Locale::ALL
             .iter()
-            .map(|(locale, sources)| {
+            .map(|locale| {
                 let lang = locale.code().parse().unwrap_or_default();
                 let mut bundle = FluentBundle::new_concurrent(vec![lang]);
                 bundle.set_use_isolating(false);
-                for source in sources {
+                for (_, _, source) in SOURCES.iter().filter(|(l, _, _)| l == locale) {
                     let resource = FluentResource::try_new(source.to_string())
                         .unwrap_or_else(|(partial, _)| partial);
                     if let Err(errors) = bundle.add_resource(resource) {
@@ -241,26 +218,14 @@ fn html(locale: Locale, subject: &str, body: &str, footer: &str) -> String {
 mod tests {
     use std::collections::{BTreeMap, BTreeSet};
 
-    use super::*;
+    use tabys_i18n::keys;
 
-    fn keys(source: &str) -> Vec<String> {
-        source
-            .lines()
-            .filter(|l| !l.starts_with([' ', '#', '\t', '.', '*', '[', '}']) && l.contains(" ="))
-            .filter_map(|l| l.split(" =").next())
-            .map(|k| k.trim().to_string())
-            .collect()
-    }
+    use super::*;
 
     /// The variables a message uses: every `{ $name }` in its text.
     fn variables(locale: Locale, key: &str) -> BTreeSet<String> {
         let mut out = BTreeSet::new();
-        let (_, sources) = SOURCES
-            .iter()
-            .find(|(l, _)| *l == locale)
-            .copied()
-            .unwrap_or(SOURCES[0]);
-        for source in sources {
+        for (_, _, source) in SOURCES.iter().filter(|(l, _, _)| *l == locale) {
             let mut inside = false;
             for line in source.lines() {
                 if line.starts_with(&format!("{key} =")) {
@@ -287,7 +252,7 @@ mod tests {
     fn all_notify_keys() -> BTreeSet<String> {
         SOURCES
             .iter()
-            .flat_map(|(_, s)| s.iter().flat_map(|s| keys(s)))
+            .flat_map(|(_, _, s)| keys(s))
             .filter(|k| k.starts_with("notify-"))
             .collect()
     }
