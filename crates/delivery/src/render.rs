@@ -109,6 +109,30 @@ pub struct Links {
     pub unsubscribe: Option<String>,
 }
 
+/// Arguments shown in the reader's language, as the inbox page shows
+/// them: an offer's `kind` code becomes the document's name, `document`.
+fn derived(
+    locale: Locale,
+    args: &serde_json::Map<String, serde_json::Value>,
+) -> Result<serde_json::Map<String, serde_json::Value>, String> {
+    let mut args = args.clone();
+    if let Some(kind) = args
+        .get("kind")
+        .and_then(|k| k.as_str())
+        .map(str::to_string)
+        && !args.contains_key("document")
+        && has(locale, &format!("offer-kind-{kind}"))
+    {
+        let name = format(
+            locale,
+            &format!("offer-kind-{kind}"),
+            &serde_json::Map::new(),
+        )?;
+        args.insert("document".into(), name.into());
+    }
+    Ok(args)
+}
+
 /// Renders an e-mail for notification key `key`.
 pub fn email(
     locale: Locale,
@@ -116,6 +140,7 @@ pub fn email(
     args: &serde_json::Map<String, serde_json::Value>,
     links: &Links,
 ) -> Result<Email, String> {
+    let args = &derived(locale, args)?;
     let subject_key = format!("{key}-subject");
     let body_key = format!("{key}-body");
     let (subject, body) = if has(locale, &subject_key) {
@@ -154,7 +179,7 @@ pub fn sms(
     key: &str,
     args: &serde_json::Map<String, serde_json::Value>,
 ) -> Result<String, String> {
-    format(locale, key, args)
+    format(locale, key, &derived(locale, args)?)
 }
 
 /// Escapes text for HTML.

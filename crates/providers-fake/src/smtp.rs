@@ -26,6 +26,8 @@ pub struct SinkMode {
     pub drop: usize,
     /// Keep the message, then never answer (until the client goes away).
     pub hang_after_keeping: usize,
+    /// Like `hang_after_keeping`, for the message with this number (from 1) only.
+    pub hang_at: usize,
 }
 
 /// A message as received.
@@ -256,7 +258,8 @@ async fn converse(shared: Arc<Shared>, stream: TcpStream) -> std::io::Result<()>
                 });
                 seq
             };
-            if take(&shared, |m| &mut m.hang_after_keeping) {
+            let hang_here = lock(&shared.mode).hang_at == seq;
+            if hang_here || take(&shared, |m| &mut m.hang_after_keeping) {
                 // Kept, never confirmed: wait until the client goes away.
                 let mut rest = String::new();
                 let _ = lines.read_line(&mut rest).await;

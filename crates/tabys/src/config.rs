@@ -23,6 +23,9 @@ pub struct Settings {
     /// Money: the providers' endpoints and secrets, trial credit, fees,
     /// the operator's requisites (`[billing]` in the file).
     pub billing: tabys_billing::BillingConfig,
+    /// Notifications: the SMTP server, the operator's SMSC account
+    /// (`[notify.smtp]`, `[notify.smsc]` in the file).
+    pub notify: tabys_delivery::NotifyConfig,
 }
 
 impl Default for Settings {
@@ -35,6 +38,7 @@ impl Default for Settings {
             log_format: "text".into(),
             max_body_bytes: 1024 * 1024,
             billing: tabys_billing::BillingConfig::default(),
+            notify: tabys_delivery::NotifyConfig::default(),
         }
     }
 }
@@ -47,6 +51,7 @@ impl std::fmt::Debug for Settings {
             .field("data_dir", &self.data_dir)
             .field("secure_cookies", &self.secure_cookies)
             .field("log_format", &self.log_format)
+            .field("notify", &self.notify)
             .finish()
     }
 }
@@ -107,6 +112,30 @@ impl Settings {
                 *field = v;
             }
         }
+        let n = &mut s.notify;
+        for (name, field) in [
+            ("TABYS_SMTP_HOST", &mut n.smtp.host),
+            ("TABYS_SMTP_USERNAME", &mut n.smtp.username),
+            ("TABYS_SMTP_PASSWORD", &mut n.smtp.password),
+            ("TABYS_SMTP_FROM", &mut n.smtp.from),
+            ("TABYS_SMTP_FROM_NAME", &mut n.smtp.from_name),
+            ("TABYS_SMTP_HELLO", &mut n.smtp.hello_name),
+            ("TABYS_SMSC_URL", &mut n.smsc.url),
+            ("TABYS_SMSC_LOGIN", &mut n.smsc.login),
+            ("TABYS_SMSC_PASSWORD", &mut n.smsc.password),
+            ("TABYS_SMSC_SENDER", &mut n.smsc.sender),
+        ] {
+            if let Some(v) = env(name) {
+                *field = v;
+            }
+        }
+        if let Some(v) = env("TABYS_SMTP_PORT") {
+            n.smtp.port = v.parse().context("TABYS_SMTP_PORT must be a port number")?;
+        }
+        if let Some(v) = env("TABYS_SMTP_SECURITY") {
+            n.smtp.security = tabys_delivery::config::Security::parse(&v)
+                .context("TABYS_SMTP_SECURITY must be starttls, tls or plain")?;
+        }
         if let Some(v) = env("TABYS_MAX_BODY_BYTES") {
             s.max_body_bytes = v.parse().context("TABYS_MAX_BODY_BYTES must be a number")?;
         }
@@ -115,6 +144,14 @@ impl Settings {
         }
         if let Some(l) = listen {
             s.listen = l;
+        }
+        // Links in messages lead to the site, wherever it is published.
+        if s.notify.public_url.is_empty() {
+            s.notify.public_url = if s.billing.public_url.is_empty() {
+                format!("http://{}", s.listen)
+            } else {
+                s.billing.public_url.clone()
+            };
         }
         if s.database_url.is_empty() {
             s.database_url = format!("sqlite://{}", s.data_dir.join("tabys.db").display());
@@ -166,6 +203,18 @@ mod tests {
         };
         assert!(!format!("{s:?}").contains("s3cret"));
         assert!(s.redacted_database_url().contains("***"));
+    }
+
+    #[test]
+    fn smtp_and_smsc_passwords_are_never_shown() {
+        let mut s = Settings::default();
+        s.notify.smtp.password = "smtp-s3cret".into();
+        s.notify.smsc.password = "smsc-s3cret".into();
+        let shown = format!("{s:?}");
+        assert!(
+            !shown.contains("smtp-s3cret") && !shown.contains("smsc-s3cret"),
+            "{shown}"
+        );
     }
 
     #[test]

@@ -3,6 +3,7 @@
 mod bench;
 mod config;
 mod demo;
+mod demo_notify;
 mod money;
 
 use std::net::SocketAddr;
@@ -140,11 +141,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             config::init_logging(&settings);
             let mut settings = settings;
             let fake = money::demo_providers(&mut settings).await?;
+            let post = demo_notify::post_office(&mut settings).await?;
             let db = open(&settings).await?;
             demo::load(&db).await?;
             demo::load_money(&db, &settings.billing, &settings.database_url).await?;
+            demo_notify::load(&db).await?;
             demo::print_logins(&settings);
             demo::print_money_logins();
+            demo_notify::print(post.as_ref());
             if let Some(fake) = &fake {
                 println!(
                     "Card gateway and Kaspi stand-ins: {} (Kaspi app: {}/kaspi)",
@@ -247,6 +251,7 @@ fn registry(settings: &Settings) -> tabys_store::jobs::Registry {
     let mut registry = tabys_store::jobs::Registry::default();
     tabys_offers::rights::register(&mut registry);
     tabys_billing::jobs::register(&mut registry, Arc::new(settings.billing.clone()));
+    tabys_delivery::sender::register(&mut registry, Arc::new(settings.notify.clone()));
     registry
 }
 

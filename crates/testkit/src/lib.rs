@@ -184,6 +184,10 @@ pub struct TestApp {
     pub fake: tabys_providers_fake::FakeProvider,
     /// The money settings the app runs with (pointing at `fake`).
     pub billing: Arc<tabys_billing::BillingConfig>,
+    /// The SMTP sink and the SMSC stand-in, with their pages.
+    pub post: tabys_providers_fake::messaging::FakeMessaging,
+    /// The sending settings the worker runs with (pointing at `post`).
+    pub notify: Arc<tabys_delivery::NotifyConfig>,
     _db: TestDb,
     server: tokio::task::JoinHandle<()>,
 }
@@ -211,6 +215,13 @@ impl TestApp {
         let addr = listener.local_addr()?;
         fake.set_merchant(&format!("http://{addr}"));
         let billing = billing_for(&fake, &format!("http://{addr}"));
+        let post = tabys_providers_fake::messaging::FakeMessaging::start(
+            "127.0.0.1:0".parse()?,
+            "127.0.0.1:0".parse()?,
+            tabys_providers_fake::smsc::SmscConfig::default(),
+        )
+        .await?;
+        let notify = notify_for(&post, &format!("http://{addr}"));
         let state =
             tabys_web::AppState::new(test_db.db.clone(), config).with_billing(billing.clone());
         let app = tabys_web::app(state);
@@ -224,6 +235,8 @@ impl TestApp {
             backend,
             fake,
             billing: Arc::new(billing),
+            post,
+            notify: Arc::new(notify),
             _db: test_db,
             server,
         })
@@ -234,6 +247,7 @@ impl TestApp {
     pub async fn run_jobs(&self) -> anyhow::Result<tabys_store::jobs::Pass> {
         let mut registry = tabys_store::jobs::Registry::default();
         tabys_billing::jobs::register(&mut registry, self.billing.clone());
+        tabys_delivery::sender::register(&mut registry, self.notify.clone());
         Ok(tabys_store::jobs::run_due(&self.db, &registry, 1_000).await?)
     }
 
@@ -311,6 +325,27 @@ pub fn billing_for(
         kbe: "17".into(),
     };
     b
+}
+
+/// Sending settings pointing at a running post office: plain SMTP to its
+/// sink, the SMSC stand-in's operator account, and one-second timeouts so
+/// that "the server did not answer" is tested in about a second.
+pub fn notify_for(
+    post: &tabys_providers_fake::messaging::FakeMessaging,
+    site: &str,
+) -> tabys_delivery::NotifyConfig {
+    let mut n = tabys_delivery::NotifyConfig::default();
+    n.smtp.host = post.smtp_addr().ip().to_string();
+    n.smtp.port = post.smtp_addr().port();
+    n.smtp.security = tabys_delivery::config::Security::Plain;
+    n.smtp.from = "no-reply@tabys.test".into();
+    n.smtp.timeout_ms = 1_000;
+    n.smsc.url = post.base().to_string();
+    n.smsc.login = "tabys".into();
+    n.smsc.password = "smsc-test-password".into();
+    n.smsc.timeout_ms = 1_000;
+    n.public_url = site.to_string();
+    n
 }
 
 /// The password every test person gets.
