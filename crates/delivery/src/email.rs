@@ -149,17 +149,26 @@ pub fn transport(cfg: &SmtpConfig) -> Result<AsyncSmtpTransport<Tokio1Executor>,
     Ok(builder.build())
 }
 
-/// Sends one message; returns the server's answer to it.
+/// Sends one message; returns the server's answer to it. The whole
+/// conversation is bounded by the configured timeout, since a server that
+/// accepts the connection and then says nothing would otherwise hold the
+/// worker as long as it likes.
 pub async fn send(
+    cfg: &SmtpConfig,
     transport: &AsyncSmtpTransport<Tokio1Executor>,
     message: Message,
 ) -> Result<String, SendError> {
-    match transport.send(message).await {
-        Ok(r) => Ok(format!(
+    let limit = Duration::from_millis(cfg.timeout_ms);
+    match tokio::time::timeout(limit, transport.send(message)).await {
+        Ok(Ok(r)) => Ok(format!(
             "{} {}",
             r.code(),
             r.message().collect::<Vec<_>>().join(" ")
         )),
-        Err(e) => Err(SendError::Server(e.to_string())),
+        Ok(Err(e)) => Err(SendError::Server(e.to_string())),
+        Err(_) => Err(SendError::Server(format!(
+            "the SMTP server did not answer within {} ms",
+            cfg.timeout_ms
+        ))),
     }
 }

@@ -178,7 +178,7 @@ impl SendJob {
                     *smtp = email::transport(&self.cfg.smtp).ok();
                 }
                 match smtp.as_ref() {
-                    Some(t) => email::send(t, message).await,
+                    Some(t) => email::send(&self.cfg.smtp, t, message).await,
                     None => email::transport(&self.cfg.smtp).map(|_| String::new()),
                 }
             }
