@@ -64,6 +64,22 @@ const MONEY_PAGES: [(&str, &str); 18] = [
     ("POST", "/org/{org}/sales/payouts/{payout}/done"),
 ];
 
+/// The notification pages with an organizer id in their path: the support
+/// inbox, mailings and sending settings. Their behaviour for their own
+/// organizer is proven in `tests/notify.rs`; here they must answer 404 to
+/// everyone of another organizer.
+const NOTIFY_PAGES: [(&str, &str); 9] = [
+    ("GET", "/org/{org}/support"),
+    ("GET", "/org/{org}/support/{thread}"),
+    ("POST", "/org/{org}/support/{thread}"),
+    ("POST", "/org/{org}/support/{thread}/update"),
+    ("GET", "/org/{org}/support/{thread}/last"),
+    ("GET", "/org/{org}/mailings"),
+    ("POST", "/org/{org}/mailings"),
+    ("GET", "/org/{org}/sending"),
+    ("POST", "/org/{org}/sending"),
+];
+
 /// Every API route with an organizer id in its path that this matrix
 /// knows how to call, as the OpenAPI document names them.
 const ORG_API: [(&str, &str); 13] = [
@@ -362,6 +378,10 @@ struct Snapshot {
     token_works: bool,
     /// The newest entry of the whole audit chain: a refused request writes none.
     newest_audit_seq: Option<i64>,
+    /// B's sender name and reply-to, its mailings and support messages.
+    sending: (String, String),
+    mailings: usize,
+    support_messages: i64,
 }
 
 async fn snapshot(w: &World, app: &TestApp) -> anyhow::Result<Snapshot> {
@@ -402,6 +422,16 @@ async fn snapshot(w: &World, app: &TestApp) -> anyhow::Result<Snapshot> {
             .await?
             .first()
             .map(|r| r.seq),
+        sending: {
+            let s = tabys_notify::settings::get(&app.db, tabys_core::ids::OrgId(b)).await?;
+            (s.sender_name, s.reply_to)
+        },
+        mailings: tabys_delivery::mailings::list(&app.db, tabys_core::ids::OrgId(b))
+            .await?
+            .len(),
+        support_messages: sqlx::query_scalar("SELECT COUNT(*) FROM support_messages")
+            .fetch_one(app.db.read())
+            .await?,
     })
 }
 
@@ -425,7 +455,8 @@ fn fill(pattern: &str, ids: Ids) -> anyhow::Result<String> {
         .replace("{refund}", "1")
         .replace("{act}", "1")
         .replace("{invoice}", "1")
-        .replace("{payout}", "1");
+        .replace("{payout}", "1")
+        .replace("{thread}", "1");
     ensure!(
         !path.contains('{'),
         "{pattern} has a path parameter the tenancy matrix does not know; teach `fill` which id of another organizer to put there"
@@ -485,6 +516,22 @@ fn page_form(
         ],
         // The other money forms read with every field defaulted.
         ("POST", p) if MONEY_PAGES.contains(&("POST", p)) => Vec::new(),
+        ("POST", "/org/{org}/support/{thread}") => vec![("body", "Захваченный ответ".into())],
+        ("POST", "/org/{org}/support/{thread}/update") => {
+            vec![("assignee", String::new()), ("status", "closed".into())]
+        }
+        ("POST", "/org/{org}/mailings") => vec![
+            ("channel", "email".into()),
+            ("segment", "all".into()),
+            ("purpose", "info".into()),
+            ("subject", "Захвачено".into()),
+            ("body", "Захваченная рассылка".into()),
+        ],
+        ("POST", "/org/{org}/sending") => vec![
+            ("sender_name", "Захвачено".into()),
+            ("reply_to", "intruder@example.kz".into()),
+            ("sms_mode", "operator".into()),
+        ],
         other => bail!("no form for {other:?}"),
     })
 }
@@ -592,7 +639,7 @@ db_test! {
         let w = world(&app).await?;
         let before = snapshot(&w, &app).await?;
         for (who, c) in [("A's owner", &w.owner_a), ("A's manager", &w.manager_a), ("A's customer", &w.customer)] {
-            for (m, pattern) in ORG_PAGES.iter().chain(MONEY_PAGES.iter()).copied() {
+            for (m, pattern) in ORG_PAGES.iter().chain(MONEY_PAGES.iter()).chain(NOTIFY_PAGES.iter()).copied() {
                 let r = call_page(c, m, pattern, w.b_ids, "beta").await?;
                 error_page(&r, StatusCode::NOT_FOUND, "ru", "not-found")
                     .with_context(|| format!("{who}: {m} {pattern} on B"))?;
@@ -788,11 +835,16 @@ fn every_organizer_page_the_router_declares_is_in_the_matrix() -> anyhow::Result
             ORG_PAGES
                 .iter()
                 .chain(MONEY_PAGES.iter())
+                .chain(NOTIFY_PAGES.iter())
                 .any(|(_, p)| p == path),
-            "{path} is an organizer page the tenancy matrix does not exercise: add it to ORG_PAGES or MONEY_PAGES"
+            "{path} is an organizer page the tenancy matrix does not exercise: add it to ORG_PAGES, MONEY_PAGES or NOTIFY_PAGES"
         );
     }
-    for (_, p) in ORG_PAGES.iter().chain(MONEY_PAGES.iter()) {
+    for (_, p) in ORG_PAGES
+        .iter()
+        .chain(MONEY_PAGES.iter())
+        .chain(NOTIFY_PAGES.iter())
+    {
         ensure!(
             declared.contains(&p.to_string()),
             "{p} is in the matrix but the router no longer declares it"
