@@ -64,6 +64,15 @@ const MONEY_PAGES: [(&str, &str); 18] = [
     ("POST", "/org/{org}/sales/payouts/{payout}/done"),
 ];
 
+/// The file library's pages; their behaviour for their own organizer is
+/// proven in `tests/files.rs`.
+const FILE_PAGES: [(&str, &str); 4] = [
+    ("GET", "/org/{org}/files"),
+    ("POST", "/org/{org}/files/upload"),
+    ("GET", "/org/{org}/files/{file}"),
+    ("POST", "/org/{org}/files/{file}/delete"),
+];
+
 /// The notification pages with an organizer id in their path: the support
 /// inbox, mailings and sending settings. Their behaviour for their own
 /// organizer is proven in `tests/notify.rs`; here they must answer 404 to
@@ -456,6 +465,7 @@ fn fill(pattern: &str, ids: Ids) -> anyhow::Result<String> {
         .replace("{act}", "1")
         .replace("{invoice}", "1")
         .replace("{payout}", "1")
+        .replace("{file}", "1")
         .replace("{thread}", "1");
     ensure!(
         !path.contains('{'),
@@ -516,6 +526,8 @@ fn page_form(
         ],
         // The other money forms read with every field defaulted.
         ("POST", p) if MONEY_PAGES.contains(&("POST", p)) => Vec::new(),
+        // The upload sends its own multipart body (see `call_page`).
+        ("POST", "/org/{org}/files/{file}/delete" | "/org/{org}/files/upload") => Vec::new(),
         ("POST", "/org/{org}/support/{thread}") => vec![("body", "Захваченный ответ".into())],
         ("POST", "/org/{org}/support/{thread}/update") => {
             vec![("assignee", String::new()), ("status", "closed".into())]
@@ -547,6 +559,10 @@ async fn call_page(
     let form = page_form(method, pattern, slug)?;
     let r = match method {
         "GET" => c.get(&path).await?,
+        // An upload is a multipart form carrying a file.
+        "POST" if path.ends_with("/upload") => {
+            c.upload(&path, &[], "notes.txt", b"taken over").await?
+        }
         "POST" => c.post_form(&path, &form).await?,
         other => bail!("unexpected method {other}"),
     };
@@ -639,7 +655,7 @@ db_test! {
         let w = world(&app).await?;
         let before = snapshot(&w, &app).await?;
         for (who, c) in [("A's owner", &w.owner_a), ("A's manager", &w.manager_a), ("A's customer", &w.customer)] {
-            for (m, pattern) in ORG_PAGES.iter().chain(MONEY_PAGES.iter()).chain(NOTIFY_PAGES.iter()).copied() {
+            for (m, pattern) in ORG_PAGES.iter().chain(MONEY_PAGES.iter()).chain(FILE_PAGES.iter()).chain(NOTIFY_PAGES.iter()).copied() {
                 let r = call_page(c, m, pattern, w.b_ids, "beta").await?;
                 error_page(&r, StatusCode::NOT_FOUND, "ru", "not-found")
                     .with_context(|| format!("{who}: {m} {pattern} on B"))?;
@@ -806,10 +822,25 @@ db_test! {
 /// source of `crates/web/src/pages`: a new one fails the test below until
 /// the matrix lists it.
 fn declared_org_pages() -> anyhow::Result<Vec<String>> {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/src/pages");
+    let mut dirs = vec![std::path::PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/src/pages"
+    ))];
+    let mut files = Vec::new();
+    // Every file under the folder, however deep.
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(dir)? {
+            let path = entry?.path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
     let mut found = Vec::new();
-    for entry in std::fs::read_dir(dir)? {
-        let text = std::fs::read_to_string(entry?.path())?;
+    for file in files {
+        let text = std::fs::read_to_string(file)?;
         for piece in text.split(".route(").skip(1) {
             let literal = piece.trim_start();
             if let Some(rest) = literal.strip_prefix('"')
@@ -835,14 +866,16 @@ fn every_organizer_page_the_router_declares_is_in_the_matrix() -> anyhow::Result
             ORG_PAGES
                 .iter()
                 .chain(MONEY_PAGES.iter())
+                .chain(FILE_PAGES.iter())
                 .chain(NOTIFY_PAGES.iter())
                 .any(|(_, p)| p == path),
-            "{path} is an organizer page the tenancy matrix does not exercise: add it to ORG_PAGES, MONEY_PAGES or NOTIFY_PAGES"
+            "{path} is an organizer page the tenancy matrix does not exercise: add it to ORG_PAGES, or to the list of its capability"
         );
     }
     for (_, p) in ORG_PAGES
         .iter()
         .chain(MONEY_PAGES.iter())
+        .chain(FILE_PAGES.iter())
         .chain(NOTIFY_PAGES.iter())
     {
         ensure!(

@@ -6,6 +6,7 @@ mod admin;
 mod auth;
 pub(crate) mod billing;
 pub(crate) mod cabinet;
+mod files;
 pub mod layout;
 pub(crate) mod notify;
 pub(crate) mod offers;
@@ -28,6 +29,7 @@ pub fn router() -> Router<AppState> {
         .merge(admin::router())
         .merge(offers::router())
         .merge(billing::router())
+        .merge(files::router())
         .merge(notify::router())
         .fallback(not_found)
 }
