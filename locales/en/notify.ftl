@@ -72,6 +72,7 @@ support-new-messages = New messages arrived.
 support-refresh = Refresh
 support-update = Save
 support-inbox = Support
+support-attachment = Attachment (picture, PDF, document up to 25 MB)
 support-all = All
 
 ## Unsubscribe

@@ -72,6 +72,7 @@ support-new-messages = Жаңа хабарлар келді.
 support-refresh = Жаңарту
 support-update = Сақтау
 support-inbox = Қолдау
+support-attachment = Тіркеме (сурет, PDF, құжат, 25 МБ дейін)
 support-all = Барлығы
 
 ## Жазылымнан бас тарту

@@ -72,6 +72,7 @@ support-new-messages = Пришли новые сообщения.
 support-refresh = Обновить
 support-update = Сохранить
 support-inbox = Поддержка
+support-attachment = Вложение (картинка, PDF, документ до 25 МБ)
 support-all = Все
 
 ## Отписка

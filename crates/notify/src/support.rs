@@ -4,6 +4,8 @@
 //! thread to one of them and set its status: `open` (the desk owes an
 //! answer), `waiting` (the person does), `closed`. Every new message
 //! notifies the other side through [`crate::add`], in its own language.
+//! A message may carry one attachment, a file stored for the thread's
+//! organizer (`tabys-files`); it is shown only to the thread's two sides.
 
 use sqlx::Row;
 use tabys_accounts::members::{self, Role};
@@ -44,6 +46,14 @@ pub struct Thread {
     pub updated_at: Timestamp,
 }
 
+impl Thread {
+    /// The organizer whose storage holds the thread's attachments: the
+    /// desk's, or for the operator's desk the organizer that wrote.
+    pub fn storage_org(&self) -> Option<OrgId> {
+        self.org_id.or(self.from_org_id)
+    }
+}
+
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Message {
     pub id: i64,
@@ -51,10 +61,12 @@ pub struct Message {
     pub author_name: String,
     pub from_staff: bool,
     pub body: String,
+    /// The attached file and its name.
+    pub file: Option<(i64, String)>,
     pub created_at: Timestamp,
 }
 
-fn check_text(subject: Option<&str>, body: &str) -> Result<()> {
+fn check_text(subject: Option<&str>, body: &str, with_file: bool) -> Result<()> {
     let mut errors = Vec::new();
     if let Some(s) = subject {
         if s.trim().is_empty() {
@@ -69,7 +81,7 @@ fn check_text(subject: Option<&str>, body: &str) -> Result<()> {
             });
         }
     }
-    if body.trim().is_empty() {
+    if body.trim().is_empty() && !with_file {
         errors.push(FieldError {
             field: "body",
             code: "required",
@@ -113,7 +125,7 @@ fn thread_from_row(r: &sqlx::any::AnyRow) -> Result<Thread> {
 /// Opens a thread with its first message. A person may write to an
 /// organizer they belong to; an organizer's staff may write to the operator.
 pub async fn open(db: &Db, author: UserId, desk: Desk, subject: &str, body: &str) -> Result<i64> {
-    check_text(Some(subject), body)?;
+    check_text(Some(subject), body, false)?;
     let (org, from) = match desk {
         Desk::Org(org) => {
             members::access(db, author, org).await?;
@@ -138,7 +150,7 @@ pub async fn open(db: &Db, author: UserId, desk: Desk, subject: &str, body: &str
     .fetch_one(&mut *tx)
     .await?;
     let id: i64 = row.try_get(0)?;
-    insert_message(&mut tx, now, id, author, false, body).await?;
+    insert_message(&mut tx, now, id, (author, false), body, None).await?;
     notify_desk(&mut tx, now, id, org, None, subject.trim()).await?;
     tx.commit().await?;
     Ok(id)
@@ -148,17 +160,18 @@ async fn insert_message(
     tx: &mut Tx,
     now: Timestamp,
     thread: i64,
-    author: UserId,
-    from_staff: bool,
+    (author, from_staff): (UserId, bool),
     body: &str,
+    file: Option<i64>,
 ) -> Result<i64> {
     let row = sqlx::query(
-        "INSERT INTO support_messages (thread_id, author_id, from_staff, body, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        "INSERT INTO support_messages (thread_id, author_id, from_staff, body, file_id, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
     )
     .bind(thread)
     .bind(author.0)
     .bind(i64::from(from_staff))
     .bind(body.trim())
+    .bind(file)
     .bind(now.0)
     .fetch_one(&mut **tx)
     .await?;
@@ -247,8 +260,9 @@ pub async fn get(
         _ => return Err(Error::NotFound),
     }
     let rows = sqlx::query(
-        "SELECT m.id, m.author_id, u.name, m.from_staff, m.body, m.created_at FROM support_messages m
-         JOIN users u ON u.id = m.author_id WHERE m.thread_id = $1 ORDER BY m.id",
+        "SELECT m.id, m.author_id, u.name, m.from_staff, m.body, m.created_at, f.id, f.name FROM support_messages m
+         JOIN users u ON u.id = m.author_id LEFT JOIN files f ON f.id = m.file_id AND f.deleted_at IS NULL
+         WHERE m.thread_id = $1 ORDER BY m.id",
     )
     .bind(id)
     .fetch_all(db.read())
@@ -262,6 +276,13 @@ pub async fn get(
                 author_name: r.try_get(2)?,
                 from_staff: r.try_get::<i64, _>(3)? != 0,
                 body: r.try_get(4)?,
+                file: match (
+                    r.try_get::<Option<i64>, _>(6)?,
+                    r.try_get::<Option<String>, _>(7)?,
+                ) {
+                    (Some(id), Some(name)) => Some((id, name)),
+                    _ => None,
+                },
                 created_at: Timestamp(r.try_get(5)?),
             })
         })
@@ -269,17 +290,20 @@ pub async fn get(
     Ok((t, messages))
 }
 
-/// Adds a message to a thread the viewer may see. A message from the
-/// person reopens the thread for the desk; one from staff leaves it
-/// waiting for the person. The other side is notified.
+/// Adds a message to a thread the viewer may see, with an optional
+/// attachment already stored for [`Thread::storage_org`] (then the text
+/// may be empty). A message from the person reopens the thread for the
+/// desk; one from staff leaves it waiting for the person. The other side
+/// is notified.
 pub async fn post(
     db: &Db,
     viewer: Viewer,
     desk: Option<OrgId>,
     id: i64,
     body: &str,
+    file: Option<i64>,
 ) -> Result<i64> {
-    check_text(None, body)?;
+    check_text(None, body, file.is_some())?;
     let (t, _) = get(db, viewer, desk, id).await?;
     let now = db.now();
     let mut tx = db.begin().await?;
@@ -287,7 +311,7 @@ pub async fn post(
         Viewer::Author(u) => (u, false),
         Viewer::Staff(u) => (u, true),
     };
-    let message = insert_message(&mut tx, now, id, author, from_staff, body).await?;
+    let message = insert_message(&mut tx, now, id, (author, from_staff), body, file).await?;
     let status = if from_staff { "waiting" } else { "open" };
     sqlx::query("UPDATE support_threads SET status = $1, updated_at = $2 WHERE id = $3")
         .bind(status)
@@ -390,6 +414,23 @@ pub async fn inbox(db: &Db, desk: Option<OrgId>, status: Option<&str>) -> Result
     .fetch_all(db.read())
     .await?;
     rows.iter().map(thread_from_row).collect()
+}
+
+/// The attachment of one message of a thread the viewer may see.
+pub async fn attachment(
+    db: &Db,
+    viewer: Viewer,
+    desk: Option<OrgId>,
+    thread: i64,
+    message: i64,
+) -> Result<(OrgId, i64)> {
+    let (t, messages) = get(db, viewer, desk, thread).await?;
+    let file = messages
+        .iter()
+        .find(|m| m.id == message)
+        .and_then(|m| m.file.as_ref().map(|(f, _)| *f))
+        .ok_or(Error::NotFound)?;
+    Ok((t.storage_org().ok_or(Error::NotFound)?, file))
 }
 
 /// The newest message id of a thread the viewer may see: what a page polls.

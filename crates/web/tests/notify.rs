@@ -247,3 +247,38 @@ db_test! {
         no_server_errors(&app).await
     }
 }
+
+db_test! {
+    async fn a_reply_carries_an_attachment_only_the_threads_two_sides_can_open(app: TestApp) {
+        let s = school(&app).await?;
+        let r = s.student.post_form("/cabinet/support", &[("to", format!("org:{}", s.org)), ("subject", "Квитанция".into()), ("body", "Прикладываю квитанцию".into())]).await?;
+        let thread = thread_id(r.location.as_deref())?;
+        let pdf = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n";
+        let r = s.student.upload(&format!("/cabinet/support/{thread}/upload"), &[("body", "")], "receipt.pdf", pdf).await?;
+        ensure!(r.status == StatusCode::SEE_OTHER, "{} {}", r.status, r.text);
+        let page = s.staff.get(&format!("/org/{}/support/{thread}", s.org)).await?;
+        ensure!(page.text.contains("receipt.pdf"), "{}", page.text);
+        let message = page
+            .text
+            .split("data-attachment=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .context("attachment link")?
+            .to_string();
+        let r = s.staff.get(&format!("/org/{}/support/{thread}/files/{message}", s.org)).await?;
+        ensure!(r.status == StatusCode::SEE_OTHER, "{}", r.status);
+        let file = s.staff.get(r.location.as_deref().context("signed link")?).await?;
+        ensure!(file.status == StatusCode::OK && file.text.as_bytes() == pdf, "{} {}", file.status, file.text);
+        // Someone outside the thread gets nothing.
+        let other = app.person("other@example.kz", "Другой").await?;
+        let r = other.get(&format!("/cabinet/support/{thread}/files/{message}")).await?;
+        ensure!(r.status == StatusCode::NOT_FOUND, "{}", r.status);
+        // A file of a type an attachment may not be is refused, nothing posted.
+        let before = s.student.get(&format!("/cabinet/support/{thread}")).await?.text.matches("data-message=").count();
+        let r = s.student.upload(&format!("/cabinet/support/{thread}/upload"), &[("body", "программа")], "tool.exe", b"MZ\x90\x00\x03\x00\x00\x00").await?;
+        field_error(&r, StatusCode::UNPROCESSABLE_ENTITY, "ru", "file", "file-type")?;
+        let after = s.student.get(&format!("/cabinet/support/{thread}")).await?.text.matches("data-message=").count();
+        ensure!(before == after, "a message was added");
+        no_server_errors(&app).await
+    }
+}

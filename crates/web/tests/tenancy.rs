@@ -77,8 +77,10 @@ const FILE_PAGES: [(&str, &str); 4] = [
 /// inbox, mailings and sending settings. Their behaviour for their own
 /// organizer is proven in `tests/notify.rs`; here they must answer 404 to
 /// everyone of another organizer.
-const NOTIFY_PAGES: [(&str, &str); 9] = [
+const NOTIFY_PAGES: [(&str, &str); 11] = [
     ("GET", "/org/{org}/support"),
+    ("POST", "/org/{org}/support/{thread}/upload"),
+    ("GET", "/org/{org}/support/{thread}/files/{message}"),
     ("GET", "/org/{org}/support/{thread}"),
     ("POST", "/org/{org}/support/{thread}"),
     ("POST", "/org/{org}/support/{thread}/update"),
@@ -466,7 +468,8 @@ fn fill(pattern: &str, ids: Ids) -> anyhow::Result<String> {
         .replace("{invoice}", "1")
         .replace("{payout}", "1")
         .replace("{file}", "1")
-        .replace("{thread}", "1");
+        .replace("{thread}", "1")
+        .replace("{message}", "1");
     ensure!(
         !path.contains('{'),
         "{pattern} has a path parameter the tenancy matrix does not know; teach `fill` which id of another organizer to put there"
@@ -528,6 +531,7 @@ fn page_form(
         ("POST", p) if MONEY_PAGES.contains(&("POST", p)) => Vec::new(),
         // The upload sends its own multipart body (see `call_page`).
         ("POST", "/org/{org}/files/{file}/delete" | "/org/{org}/files/upload") => Vec::new(),
+        ("POST", "/org/{org}/support/{thread}/upload") => Vec::new(),
         ("POST", "/org/{org}/support/{thread}") => vec![("body", "Захваченный ответ".into())],
         ("POST", "/org/{org}/support/{thread}/update") => {
             vec![("assignee", String::new()), ("status", "closed".into())]

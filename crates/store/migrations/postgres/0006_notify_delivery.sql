@@ -95,6 +95,7 @@ CREATE TABLE support_messages (
     author_id BIGINT NOT NULL REFERENCES users(id),
     from_staff BIGINT NOT NULL,
     body TEXT NOT NULL,
+    file_id BIGINT REFERENCES files(id),
     created_at BIGINT NOT NULL
 );
 CREATE INDEX support_messages_thread ON support_messages(thread_id, id);

@@ -95,6 +95,7 @@ CREATE TABLE support_messages (
     author_id INTEGER NOT NULL REFERENCES users(id),
     from_staff INTEGER NOT NULL,
     body TEXT NOT NULL,
+    file_id INTEGER REFERENCES files(id),
     created_at INTEGER NOT NULL
 );
 CREATE INDEX support_messages_thread ON support_messages(thread_id, id);

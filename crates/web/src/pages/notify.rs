@@ -2,11 +2,13 @@
 //! the support chat from both sides (the person's cabinet, an organizer's
 //! shared inbox, the operator's), an organizer's mailings and sending
 //! settings, and the one-click unsubscribe page of marketing e-mail.
+//! Replies may carry an attachment: the page's reply form is a multipart
+//! form posted to `…/upload` (the only routes allowed large bodies).
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{Path, Query, State};
-use axum::http::{StatusCode, header};
+use axum::extract::{Multipart, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
@@ -42,6 +44,8 @@ pub fn router() -> Router<AppState> {
         .route("/cabinet/support", get(my_threads).post(open_thread))
         .route("/cabinet/support/{thread}", get(my_thread).post(my_reply))
         .route("/cabinet/support/{thread}/last", get(my_last))
+        .route("/cabinet/support/{thread}/upload", post(my_upload))
+        .route("/cabinet/support/{thread}/files/{message}", get(my_file))
         .route("/org/{org}/support", get(org_inbox))
         .route(
             "/org/{org}/support/{thread}",
@@ -49,6 +53,8 @@ pub fn router() -> Router<AppState> {
         )
         .route("/org/{org}/support/{thread}/update", post(org_update))
         .route("/org/{org}/support/{thread}/last", get(org_last))
+        .route("/org/{org}/support/{thread}/upload", post(org_upload))
+        .route("/org/{org}/support/{thread}/files/{message}", get(org_file))
         .route("/org/{org}/mailings", get(mailings_page).post(send_mailing))
         .route("/org/{org}/sending", get(sending_page).post(save_sending))
         .route("/admin/support", get(operator_inbox))
@@ -58,6 +64,11 @@ pub fn router() -> Router<AppState> {
         )
         .route("/admin/support/{thread}/update", post(operator_update))
         .route("/admin/support/{thread}/last", get(operator_last))
+        .route("/admin/support/{thread}/upload", post(operator_upload))
+        .route(
+            "/admin/support/{thread}/files/{message}",
+            get(operator_file),
+        )
         .route(
             "/unsubscribe/{token}",
             get(unsubscribe_page).post(unsubscribe),
@@ -394,7 +405,7 @@ async fn reply(
     form: ReplyForm,
 ) -> Result<Response, PageError> {
     let side = side_of(&state, &ctx, place).await?;
-    match support::post(&state.db, side.viewer, side.desk, id, &form.body).await {
+    match support::post(&state.db, side.viewer, side.desk, id, &form.body, None).await {
         Ok(_) => Ok(see_other(&format!("{}/{id}", side.base))),
         Err(Error::Invalid(fields)) => {
             let page =
@@ -425,6 +436,129 @@ async fn update(
     };
     support::update(&state.db, staff, side.desk, id, assignee, &form.status).await?;
     Ok(see_other(&format!("{}/{id}", side.base)))
+}
+
+/// How long a link to an attachment stays valid.
+const LINK_SECONDS: i64 = 10 * 60;
+
+/// A reply with an optional attachment (a multipart form): the file is
+/// stored for the thread's organizer, within its plan's storage.
+async fn upload(
+    state: AppState,
+    ctx: Ctx,
+    place: Place,
+    id: i64,
+    headers: HeaderMap,
+    form: Multipart,
+) -> Result<Response, PageError> {
+    let side = side_of(&state, &ctx, place).await?;
+    let user = ctx.user()?.id;
+    let (thread, _) = support::get(&state.db, side.viewer, side.desk, id).await?;
+    let storage = thread.storage_org().ok_or(PageError(Error::NotFound))?;
+    let received = crate::files::receive(
+        &state,
+        &ctx,
+        &headers,
+        form,
+        storage,
+        Some(user),
+        tabys_files::ATTACHMENT,
+    )
+    .await;
+    let posted = match received {
+        Ok(r) => {
+            support::post(
+                &state.db,
+                side.viewer,
+                side.desk,
+                id,
+                r.field("body"),
+                r.file.as_ref().map(|f| f.id),
+            )
+            .await
+        }
+        Err(e) => Err(e),
+    };
+    match posted {
+        Ok(_) => Ok(see_other(&format!("{}/{id}", side.base))),
+        Err(Error::Invalid(fields)) if fields.iter().all(|f| f.field != "csrf") => {
+            let page =
+                thread_page(&state, &ctx, place, id, FormErrors::new(ctx.tr, fields)).await?;
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)?).into_response())
+        }
+        Err(e) => Err(PageError(e)),
+    }
+}
+
+/// Opens a message's attachment through a fresh link signed for the viewer.
+async fn attachment(
+    state: AppState,
+    ctx: Ctx,
+    place: Place,
+    id: i64,
+    message: i64,
+) -> Result<Response, PageError> {
+    let side = side_of(&state, &ctx, place).await?;
+    let (_, file) = support::attachment(&state.db, side.viewer, side.desk, id, message).await?;
+    let user = ctx.user()?.id;
+    let token = state
+        .files
+        .sign(file, user, state.db.now().plus_seconds(LINK_SECONDS));
+    Ok(see_other(&format!("/files/{token}")))
+}
+
+async fn my_upload(
+    State(s): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+    form: Multipart,
+) -> Result<Response, PageError> {
+    upload(s, ctx, Place::Cabinet, id, headers, form).await
+}
+
+async fn my_file(
+    State(s): State<AppState>,
+    ctx: Ctx,
+    Path((id, m)): Path<(i64, i64)>,
+) -> Result<Response, PageError> {
+    attachment(s, ctx, Place::Cabinet, id, m).await
+}
+
+async fn org_upload(
+    State(s): State<AppState>,
+    ctx: Ctx,
+    Path((org, id)): Path<(i64, i64)>,
+    headers: HeaderMap,
+    form: Multipart,
+) -> Result<Response, PageError> {
+    upload(s, ctx, Place::Org(OrgId(org)), id, headers, form).await
+}
+
+async fn org_file(
+    State(s): State<AppState>,
+    ctx: Ctx,
+    Path((org, id, m)): Path<(i64, i64, i64)>,
+) -> Result<Response, PageError> {
+    attachment(s, ctx, Place::Org(OrgId(org)), id, m).await
+}
+
+async fn operator_upload(
+    State(s): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+    form: Multipart,
+) -> Result<Response, PageError> {
+    upload(s, ctx, Place::Operator, id, headers, form).await
+}
+
+async fn operator_file(
+    State(s): State<AppState>,
+    ctx: Ctx,
+    Path((id, m)): Path<(i64, i64)>,
+) -> Result<Response, PageError> {
+    attachment(s, ctx, Place::Operator, id, m).await
 }
 
 /// The newest message's id, for the page's polling script.
