@@ -13,9 +13,18 @@ use tabys_core::money::Money;
 
 /// The source of each language's file, for the completeness test.
 pub const SOURCES: [(Locale, &str); 3] = [
-    (Locale::Ru, include_str!("../../../locales/ru/main.ftl")),
-    (Locale::Kk, include_str!("../../../locales/kk/main.ftl")),
-    (Locale::En, include_str!("../../../locales/en/main.ftl")),
+    (Locale::Ru, concat!(
+            include_str!("../../../locales/ru/main.ftl"),
+            include_str!("../../../locales/ru/learning.ftl")
+        )),
+    (Locale::Kk, concat!(
+            include_str!("../../../locales/kk/main.ftl"),
+            include_str!("../../../locales/kk/learning.ftl")
+        )),
+    (Locale::En, concat!(
+            include_str!("../../../locales/en/main.ftl"),
+            include_str!("../../../locales/en/learning.ftl")
+        )),
 ];
 
 type Bundle = FluentBundle<FluentResource>;

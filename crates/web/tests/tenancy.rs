@@ -64,6 +64,43 @@ const MONEY_PAGES: [(&str, &str); 18] = [
     ("POST", "/org/{org}/sales/payouts/{payout}/done"),
 ];
 
+/// The course pages of an organizer (the learning capability).
+const LEARNING_PAGES: [(&str, &str); 33] = [
+    ("GET", "/org/{org}/courses"),
+    ("POST", "/org/{org}/courses"),
+    ("GET", "/org/{org}/courses/{course}"),
+    ("POST", "/org/{org}/courses/{course}"),
+    ("POST", "/org/{org}/courses/{course}/publish"),
+    ("POST", "/org/{org}/courses/{course}/modules"),
+    ("POST", "/org/{org}/courses/{course}/modules/{module}/move"),
+    ("POST", "/org/{org}/courses/{course}/lessons"),
+    ("GET", "/org/{org}/courses/{course}/lessons/{lesson}"),
+    ("POST", "/org/{org}/courses/{course}/lessons/{lesson}"),
+    ("POST", "/org/{org}/courses/{course}/lessons/{lesson}/move"),
+    ("POST", "/org/{org}/courses/{course}/lessons/{lesson}/publish"),
+    ("POST", "/org/{org}/courses/{course}/lessons/{lesson}/questions"),
+    ("POST", "/org/{org}/courses/{course}/lessons/{lesson}/questions/{question}/delete"),
+    ("GET", "/org/{org}/courses/{course}/lessons/{lesson}/preview"),
+    ("GET", "/org/{org}/courses/{course}/students"),
+    ("POST", "/org/{org}/courses/{course}/students"),
+    ("GET", "/org/{org}/courses/{course}/students/{student}"),
+    ("POST", "/org/{org}/courses/{course}/students/{student}/curator"),
+    ("POST", "/org/{org}/courses/{course}/students/{student}/block"),
+    ("POST", "/org/{org}/courses/{course}/students/{student}/unblock"),
+    ("POST", "/org/{org}/courses/{course}/students/{student}/revoke"),
+    ("POST", "/org/{org}/courses/{course}/students/{student}/override"),
+    ("POST", "/org/{org}/courses/{course}/groups"),
+    ("GET", "/org/{org}/courses/{course}/analytics"),
+    ("GET", "/org/{org}/courses/{course}/analytics.csv"),
+    ("GET", "/org/{org}/learning/queue"),
+    ("GET", "/org/{org}/learning/submissions/{submission}"),
+    ("POST", "/org/{org}/learning/submissions/{submission}"),
+    ("POST", "/org/{org}/learning/submissions/{submission}/comment"),
+    ("POST", "/org/{org}/learning/posts/{post}/delete"),
+    ("GET", "/org/{org}/learning/certificates"),
+    ("POST", "/org/{org}/learning/certificates/{certificate}/clarify"),
+];
+
 /// Every API route with an organizer id in its path that this matrix
 /// knows how to call, as the OpenAPI document names them.
 const ORG_API: [(&str, &str); 13] = [
@@ -408,7 +445,7 @@ async fn snapshot(w: &World, app: &TestApp) -> anyhow::Result<Snapshot> {
 /// A route pattern with the ids of one organizer filled in.
 fn fill(pattern: &str, ids: Ids) -> anyhow::Result<String> {
     // On a customer's page the person is a customer, elsewhere a staff member.
-    let user = if pattern.contains("/customers/") {
+    let user = if pattern.contains("/customers/") || pattern.contains("{student}") {
         ids.customer
     } else {
         ids.user
@@ -425,7 +462,16 @@ fn fill(pattern: &str, ids: Ids) -> anyhow::Result<String> {
         .replace("{refund}", "1")
         .replace("{act}", "1")
         .replace("{invoice}", "1")
-        .replace("{payout}", "1");
+        .replace("{payout}", "1")
+        // Course records: the organizer in the path is refused first too.
+        .replace("{student}", &user.to_string())
+        .replace("{course}", "1")
+        .replace("{module}", "1")
+        .replace("{lesson}", "1")
+        .replace("{question}", "1")
+        .replace("{submission}", "1")
+        .replace("{post}", "1")
+        .replace("{certificate}", "1");
     ensure!(
         !path.contains('{'),
         "{pattern} has a path parameter the tenancy matrix does not know; teach `fill` which id of another organizer to put there"
@@ -485,6 +531,8 @@ fn page_form(
         ],
         // The other money forms read with every field defaulted.
         ("POST", p) if MONEY_PAGES.contains(&("POST", p)) => Vec::new(),
+        // So do the course forms.
+        ("POST", p) if LEARNING_PAGES.contains(&("POST", p)) => Vec::new(),
         other => bail!("no form for {other:?}"),
     })
 }
@@ -592,7 +640,7 @@ db_test! {
         let w = world(&app).await?;
         let before = snapshot(&w, &app).await?;
         for (who, c) in [("A's owner", &w.owner_a), ("A's manager", &w.manager_a), ("A's customer", &w.customer)] {
-            for (m, pattern) in ORG_PAGES.iter().chain(MONEY_PAGES.iter()).copied() {
+            for (m, pattern) in ORG_PAGES.iter().chain(MONEY_PAGES.iter()).chain(LEARNING_PAGES.iter()).copied() {
                 let r = call_page(c, m, pattern, w.b_ids, "beta").await?;
                 error_page(&r, StatusCode::NOT_FOUND, "ru", "not-found")
                     .with_context(|| format!("{who}: {m} {pattern} on B"))?;
@@ -788,11 +836,16 @@ fn every_organizer_page_the_router_declares_is_in_the_matrix() -> anyhow::Result
             ORG_PAGES
                 .iter()
                 .chain(MONEY_PAGES.iter())
+                .chain(LEARNING_PAGES.iter())
                 .any(|(_, p)| p == path),
-            "{path} is an organizer page the tenancy matrix does not exercise: add it to ORG_PAGES or MONEY_PAGES"
+            "{path} is an organizer page the tenancy matrix does not exercise: add it to ORG_PAGES, MONEY_PAGES or LEARNING_PAGES"
         );
     }
-    for (_, p) in ORG_PAGES.iter().chain(MONEY_PAGES.iter()) {
+    for (_, p) in ORG_PAGES
+        .iter()
+        .chain(MONEY_PAGES.iter())
+        .chain(LEARNING_PAGES.iter())
+    {
         ensure!(
             declared.contains(&p.to_string()),
             "{p} is in the matrix but the router no longer declares it"

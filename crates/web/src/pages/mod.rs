@@ -7,6 +7,9 @@ mod auth;
 pub(crate) mod billing;
 pub(crate) mod cabinet;
 pub mod layout;
+pub(crate) mod learning;
+mod learning_school;
+mod learning_student;
 pub(crate) mod offers;
 mod org;
 
@@ -27,6 +30,7 @@ pub fn router() -> Router<AppState> {
         .merge(admin::router())
         .merge(offers::router())
         .merge(billing::router())
+        .merge(learning::router())
         .fallback(not_found)
 }
 
