@@ -79,7 +79,10 @@ fn id_from(r: &Reply, prefix: &str) -> anyhow::Result<i64> {
 /// A course with one module; returns its id.
 async fn course(owner: &Client, org: i64, fields: &[(&str, &str)]) -> anyhow::Result<i64> {
     let mut form: Vec<(&str, &str)> = vec![("title", "SMMARKETING"), ("locale", "ru")];
-    form.extend_from_slice(fields);
+    for (k, v) in fields {
+        form.retain(|(fk, _)| fk != k);
+        form.push((k, v));
+    }
     let r = owner.post_form(&format!("/org/{org}/courses"), &form).await?;
     redirected(&r, "create course")?;
     id_from(&r, &format!("/org/{org}/courses/"))
