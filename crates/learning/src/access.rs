@@ -136,12 +136,19 @@ pub async fn my_courses(db: &Db, student: UserId) -> Result<Vec<(Course, Access)
     Ok(out)
 }
 
-async fn ensure_row(tx: &mut Tx, now: Timestamp, org: OrgId, course: i64, student: UserId) -> Result<()> {
-    let exists = sqlx::query("SELECT id FROM course_students WHERE course_id = $1 AND student_id = $2")
-        .bind(course)
-        .bind(student.0)
-        .fetch_optional(&mut **tx)
-        .await?;
+async fn ensure_row(
+    tx: &mut Tx,
+    now: Timestamp,
+    org: OrgId,
+    course: i64,
+    student: UserId,
+) -> Result<()> {
+    let exists =
+        sqlx::query("SELECT id FROM course_students WHERE course_id = $1 AND student_id = $2")
+            .bind(course)
+            .bind(student.0)
+            .fetch_optional(&mut **tx)
+            .await?;
     if exists.is_none() {
         sqlx::query(
             "INSERT INTO course_students (org_id, course_id, student_id, created_at) VALUES ($1, $2, $3, $4)",
@@ -205,7 +212,13 @@ pub async fn grant(
 }
 
 /// Ends a manual grant (paid access is ended by a refund, not here).
-pub async fn revoke_grant(db: &Db, org: OrgId, course: i64, actor: UserId, student: UserId) -> Result<()> {
+pub async fn revoke_grant(
+    db: &Db,
+    org: OrgId,
+    course: i64,
+    actor: UserId,
+    student: UserId,
+) -> Result<()> {
     let now = db.now();
     let mut tx = db.begin().await?;
     let done = sqlx::query(
@@ -425,11 +438,13 @@ pub async fn students(db: &Db, org: OrgId, course: &Course) -> Result<Vec<Studen
 
 /// The curator of a student in a course, if one is assigned.
 pub async fn curator_of(db: &Db, course: i64, student: UserId) -> Result<Option<UserId>> {
-    let row = sqlx::query("SELECT curator_id FROM course_students WHERE course_id = $1 AND student_id = $2")
-        .bind(course)
-        .bind(student.0)
-        .fetch_optional(db.read())
-        .await?;
+    let row = sqlx::query(
+        "SELECT curator_id FROM course_students WHERE course_id = $1 AND student_id = $2",
+    )
+    .bind(course)
+    .bind(student.0)
+    .fetch_optional(db.read())
+    .await?;
     Ok(match row {
         Some(r) => r.try_get::<Option<i64>, _>(0)?.map(UserId),
         None => None,
@@ -438,7 +453,13 @@ pub async fn curator_of(db: &Db, course: i64, student: UserId) -> Result<Option<
 
 /// Whether a staff member may see a student's work: owners and managers
 /// see everyone's; a curator only their own students' (LZ 3.5).
-pub async fn may_review(db: &Db, role: Role, actor: UserId, course: i64, student: UserId) -> Result<bool> {
+pub async fn may_review(
+    db: &Db,
+    role: Role,
+    actor: UserId,
+    course: i64,
+    student: UserId,
+) -> Result<bool> {
     Ok(match role {
         Role::Owner | Role::Manager => true,
         Role::Curator => curator_of(db, course, student).await? == Some(actor),

@@ -3,8 +3,8 @@
 //! per lesson how many passed; exported as CSV.
 
 use sqlx::Row;
-use tabys_core::ids::{OrgId, UserId};
 use tabys_core::Result;
+use tabys_core::ids::{OrgId, UserId};
 use tabys_store::Db;
 
 use crate::access::{self, Access, Source};
@@ -62,7 +62,9 @@ async fn first_seen(db: &Db, course: &Course, student: UserId) -> Result<tabys_c
     .bind(course.id)
     .fetch_one(db.read())
     .await?;
-    Ok(tabys_core::Timestamp(row.try_get::<Option<i64>, _>(0)?.unwrap_or(0)))
+    Ok(tabys_core::Timestamp(
+        row.try_get::<Option<i64>, _>(0)?.unwrap_or(0),
+    ))
 }
 
 pub async fn course_report(db: &Db, org: OrgId, id: i64) -> Result<Report> {
@@ -134,7 +136,11 @@ fn cell(s: &str) -> String {
 
 /// The report as CSV; `headers` are the column titles in the reader's language.
 pub fn csv(report: &Report, headers: &[String]) -> String {
-    let mut out = headers.iter().map(|h| cell(h)).collect::<Vec<_>>().join(",");
+    let mut out = headers
+        .iter()
+        .map(|h| cell(h))
+        .collect::<Vec<_>>()
+        .join(",");
     out.push_str("\r\n");
     for l in &report.students {
         let row = [

@@ -93,7 +93,13 @@ pub async fn comments(db: &Db, submission: i64) -> Result<Vec<Comment>> {
 /// The student hands in (or, after a return, hands in again) their answer.
 /// After the deadline it is refused when the course forbids late work, and
 /// marked late otherwise.
-pub async fn submit(db: &Db, course: &Course, student: UserId, lesson: i64, body: &str) -> Result<Submission> {
+pub async fn submit(
+    db: &Db,
+    course: &Course,
+    student: UserId,
+    lesson: i64,
+    body: &str,
+) -> Result<Submission> {
     let body = crate::text(body, "body", 20_000, true)?;
     let (_, state) = progress::open_lesson(db, course, student, lesson).await?;
     if !state.lesson.has_assignment() {
@@ -114,7 +120,9 @@ pub async fn submit(db: &Db, course: &Course, student: UserId, lesson: i64, body
     .fetch_optional(&mut *tx)
     .await?;
     let id = match existing.as_ref().map(from_row).transpose()? {
-        Some(s) if s.status == "accepted" => return Err(Error::Conflict("submission-already-accepted")),
+        Some(s) if s.status == "accepted" => {
+            return Err(Error::Conflict("submission-already-accepted"));
+        }
         Some(s) if s.status == "submitted" => return Err(Error::Conflict("submission-waiting")),
         Some(s) => {
             sqlx::query(
@@ -178,7 +186,13 @@ pub async fn submit(db: &Db, course: &Course, student: UserId, lesson: i64, body
 
 /// A submission as staff open it: only in their organizer and, for a
 /// curator, only of their own students; anything else does not exist.
-pub async fn for_staff(db: &Db, org: OrgId, role: Role, actor: UserId, id: i64) -> Result<Submission> {
+pub async fn for_staff(
+    db: &Db,
+    org: OrgId,
+    role: Role,
+    actor: UserId,
+    id: i64,
+) -> Result<Submission> {
     let row = sqlx::query(&format!(
         "SELECT {COLUMNS} FROM submissions WHERE id = $1 AND org_id = $2"
     ))
@@ -221,13 +235,15 @@ pub async fn decide(
     if status != "submitted" {
         return Err(Error::Conflict("submission-not-waiting"));
     }
-    sqlx::query("UPDATE submissions SET status = $1, decided_at = $2, decided_by = $3 WHERE id = $4")
-        .bind(if accept { "accepted" } else { "returned" })
-        .bind(now.0)
-        .bind(actor.0)
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(
+        "UPDATE submissions SET status = $1, decided_at = $2, decided_by = $3 WHERE id = $4",
+    )
+    .bind(if accept { "accepted" } else { "returned" })
+    .bind(now.0)
+    .bind(actor.0)
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
     if !comment.is_empty() {
         sqlx::query(
             "INSERT INTO submission_comments (org_id, submission_id, author_id, body, created_at) VALUES ($1, $2, $3, $4, $5)",

@@ -119,14 +119,22 @@ impl RecipientInput {
         let (mut postal_address, mut bin, mut authorised_name, mut authorised_position) =
             (String::new(), String::new(), String::new(), String::new());
         if legal {
-            postal_address = p.take(crate::text(&self.postal_address, "postal_address", 500, true))?;
+            postal_address = p.take(crate::text(
+                &self.postal_address,
+                "postal_address",
+                500,
+                true,
+            ))?;
             match IinBin::parse(&self.bin) {
                 Ok(b) if b.kind() == IinBinKind::LegalEntity => bin = b.as_str().to_string(),
                 Ok(_) => p.push("bin", "bin-required"),
                 Err(e) => p.push("bin", e.code),
             }
             authorised_name = p.take(crate::title(&self.authorised_name, "authorised_name"))?;
-            authorised_position = p.take(crate::title(&self.authorised_position, "authorised_position"))?;
+            authorised_position = p.take(crate::title(
+                &self.authorised_position,
+                "authorised_position",
+            ))?;
         }
         p.finish()?;
         Ok(Recipient {
@@ -186,7 +194,9 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<Certificate> {
         send_by: r.try_get(7)?,
         clarify_by: r.try_get(8)?,
         issued_at: r.try_get::<Option<i64>, _>(9)?.map(Timestamp),
-        recipient: serde_json::from_str(&recipient).ok().filter(|r: &Recipient| !r.kind.is_empty()),
+        recipient: serde_json::from_str(&recipient)
+            .ok()
+            .filter(|r: &Recipient| !r.kind.is_empty()),
         question: r.try_get(11)?,
         answer_by: r.try_get(12)?,
         answer: r.try_get(13)?,
@@ -235,11 +245,22 @@ pub async fn recipient(db: &Db, org: OrgId, student: UserId) -> Result<Option<Re
     .transpose()
 }
 
-async fn notify(tx: &mut Tx, now: Timestamp, c: &Certificate, course: &Course, key: &'static str, kind: &'static str, date: Option<&str>) -> Result<()> {
+async fn notify(
+    tx: &mut Tx,
+    now: Timestamp,
+    c: &Certificate,
+    course: &Course,
+    key: &'static str,
+    kind: &'static str,
+    date: Option<&str>,
+) -> Result<()> {
     let mut args = serde_json::Map::new();
     args.insert("course".into(), course.title.clone().into());
     args.insert("number".into(), c.number.clone().into());
-    args.insert("link".into(), format!("/cabinet/courses/{}/certificate", course.id).into());
+    args.insert(
+        "link".into(),
+        format!("/cabinet/courses/{}/certificate", course.id).into(),
+    );
     if let Some(d) = date {
         args.insert("date".into(), d.to_string().into());
     }
@@ -258,7 +279,15 @@ async fn notify(tx: &mut Tx, now: Timestamp, c: &Certificate, course: &Course, k
     Ok(())
 }
 
-async fn issue(tx: &mut Tx, db: &Db, now: Timestamp, c: &Certificate, course: &Course, r: &Recipient, answer: &str) -> Result<()> {
+async fn issue(
+    tx: &mut Tx,
+    db: &Db,
+    now: Timestamp,
+    c: &Certificate,
+    course: &Course,
+    r: &Recipient,
+    answer: &str,
+) -> Result<()> {
     sqlx::query(
         "UPDATE certificates SET status = 'issued', recipient = $1, issued_at = COALESCE(issued_at, $2), data_at = $2,
              clarify_by = COALESCE(clarify_by, $3), answer = $4, updated_at = $2 WHERE id = $5",
@@ -283,7 +312,16 @@ async fn issue(tx: &mut Tx, db: &Db, now: Timestamp, c: &Certificate, course: &C
         },
     )
     .await?;
-    notify(tx, now, c, course, "notify-course-certificate", "course.certificate", None).await
+    notify(
+        tx,
+        now,
+        c,
+        course,
+        "notify-course-certificate",
+        "course.certificate",
+        None,
+    )
+    .await
 }
 
 /// Called after anything that may complete a course: creates the
@@ -319,7 +357,18 @@ pub async fn after_progress(db: &Db, course: &Course, student: UserId) -> Result
     };
     match data {
         Some(r) => issue(&mut tx, db, now, &c, course, &r, "").await?,
-        None => notify(&mut tx, now, &c, course, "notify-course-certificate-data", "course.certificate_data", None).await?,
+        None => {
+            notify(
+                &mut tx,
+                now,
+                &c,
+                course,
+                "notify-course-certificate-data",
+                "course.certificate_data",
+                None,
+            )
+            .await?
+        }
     }
     tx.commit().await?;
     Ok(())
@@ -327,7 +376,12 @@ pub async fn after_progress(db: &Db, course: &Course, student: UserId) -> Result
 
 /// The student saves their recipient data; a certificate waiting for it
 /// (or for a clarification) is issued now.
-pub async fn save_recipient(db: &Db, org: OrgId, student: UserId, input: &RecipientInput) -> Result<()> {
+pub async fn save_recipient(
+    db: &Db,
+    org: OrgId,
+    student: UserId,
+    input: &RecipientInput,
+) -> Result<()> {
     let r = input.parse()?;
     let answer = crate::text(&input.answer, "answer", 2000, false)?;
     let now = db.now();
@@ -381,7 +435,13 @@ pub async fn save_recipient(db: &Db, org: OrgId, student: UserId, input: &Recipi
 /// The school asks the student to clarify their data (LZ 9.5): allowed
 /// within three business days of receiving it; the student then has three
 /// business days to answer, and the certificate waits.
-pub async fn request_clarification(db: &Db, org: OrgId, actor: UserId, id: i64, question: &str) -> Result<()> {
+pub async fn request_clarification(
+    db: &Db,
+    org: OrgId,
+    actor: UserId,
+    id: i64,
+    question: &str,
+) -> Result<()> {
     let question = crate::text(question, "question", 2000, true)?;
     let c = get(db, org, id).await?;
     if c.status != "issued" {
@@ -389,7 +449,10 @@ pub async fn request_clarification(db: &Db, org: OrgId, actor: UserId, id: i64, 
     }
     let now = db.now();
     let today = calendar::business_date(now).to_string();
-    if c.clarify_by.as_deref().is_some_and(|by| today.as_str() > by) {
+    if c.clarify_by
+        .as_deref()
+        .is_some_and(|by| today.as_str() > by)
+    {
         return Err(Error::Conflict("clarification-too-late"));
     }
     let course = courses::get(db, org, c.course_id).await?;
@@ -417,7 +480,16 @@ pub async fn request_clarification(db: &Db, org: OrgId, actor: UserId, id: i64, 
         },
     )
     .await?;
-    notify(&mut tx, now, &c, &course, "notify-course-clarification", "course.clarification", Some(&answer_by)).await?;
+    notify(
+        &mut tx,
+        now,
+        &c,
+        &course,
+        "notify-course-clarification",
+        "course.clarification",
+        Some(&answer_by),
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }
@@ -447,7 +519,11 @@ pub async fn for_student(db: &Db, course: i64, student: UserId) -> Result<Option
 
 /// The organizer's certificates with course titles and students' names, newest first.
 pub async fn list(db: &Db, org: OrgId) -> Result<Vec<(Certificate, String, String)>> {
-    let cols = COLUMNS.split(", ").map(|c| format!("x.{c}")).collect::<Vec<_>>().join(", ");
+    let cols = COLUMNS
+        .split(", ")
+        .map(|c| format!("x.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
     let rows = sqlx::query(&format!(
         "SELECT {cols}, c.title, u.name FROM certificates x JOIN courses c ON c.id = x.course_id JOIN users u ON u.id = x.student_id
          WHERE x.org_id = $1 ORDER BY x.id DESC LIMIT 500"
@@ -482,7 +558,10 @@ pub fn document(
     link: &str,
     t: &dyn Fn(&str) -> String,
 ) -> Result<Vec<u8>> {
-    let r = c.recipient.clone().ok_or(Error::Conflict("certificate-not-issued"))?;
+    let r = c
+        .recipient
+        .clone()
+        .ok_or(Error::Conflict("certificate-not-issued"))?;
     let mut doc = Document::new(t("learning-cert-title"));
     doc.accent(Rgb(23, 92, 160));
     doc.centered(t("learning-cert-awarded"));
@@ -515,11 +594,17 @@ pub fn document(
     doc.key_value(t("learning-cert-course"), course.title.clone());
     doc.key_value(t("learning-cert-issuer"), org.profile.legal_name.clone());
     let (name, position) = if course.signer_name.is_empty() {
-        (org.profile.head_name.clone(), org.profile.head_position.clone())
+        (
+            org.profile.head_name.clone(),
+            org.profile.head_position.clone(),
+        )
     } else {
         (course.signer_name.clone(), course.signer_position.clone())
     };
-    doc.key_value(t("learning-cert-signer"), format!("{position} {name}").trim().to_string());
+    doc.key_value(
+        t("learning-cert-signer"),
+        format!("{position} {name}").trim().to_string(),
+    );
     doc.paragraph("");
     doc.qr(link.to_string());
     doc.centered(t("learning-cert-verify"));

@@ -371,12 +371,13 @@ pub async fn rename_module(db: &Db, org: OrgId, module: i64, raw_title: &str) ->
 /// Swaps a module with its neighbour above or below.
 pub async fn move_module(db: &Db, org: OrgId, module: i64, up: bool) -> Result<()> {
     let mut tx = db.begin().await?;
-    let row = sqlx::query("SELECT course_id, position FROM course_modules WHERE id = $1 AND org_id = $2")
-        .bind(module)
-        .bind(org.0)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or(Error::NotFound)?;
+    let row =
+        sqlx::query("SELECT course_id, position FROM course_modules WHERE id = $1 AND org_id = $2")
+            .bind(module)
+            .bind(org.0)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(Error::NotFound)?;
     let (course, pos): (i64, i64) = (row.try_get(0)?, row.try_get(1)?);
     let sql = if up {
         "SELECT id, position FROM course_modules WHERE course_id = $1 AND position < $2 ORDER BY position DESC LIMIT 1"
@@ -561,7 +562,13 @@ impl Problems {
     }
 }
 
-pub async fn add_lesson(db: &Db, org: OrgId, course: i64, module: i64, raw_title: &str) -> Result<Lesson> {
+pub async fn add_lesson(
+    db: &Db,
+    org: OrgId,
+    course: i64,
+    module: i64,
+    raw_title: &str,
+) -> Result<Lesson> {
     let t = title(raw_title, "title")?;
     get(db, org, course).await?;
     module_of(db, org, course, module).await?;
@@ -640,10 +647,11 @@ pub async fn update_lesson(db: &Db, org: OrgId, id: i64, input: &LessonInput) ->
     let position = if module_id == lesson.module_id {
         lesson.position
     } else {
-        let row = sqlx::query("SELECT COALESCE(MAX(position), 0) + 1 FROM lessons WHERE module_id = $1")
-            .bind(module_id)
-            .fetch_one(db.read())
-            .await?;
+        let row =
+            sqlx::query("SELECT COALESCE(MAX(position), 0) + 1 FROM lessons WHERE module_id = $1")
+                .bind(module_id)
+                .fetch_one(db.read())
+                .await?;
         row.try_get(0)?
     };
     let mut tx = db.begin().await?;
@@ -677,13 +685,15 @@ pub async fn update_lesson(db: &Db, org: OrgId, id: i64, input: &LessonInput) ->
 
 pub async fn set_lesson_published(db: &Db, org: OrgId, id: i64, published: bool) -> Result<()> {
     let mut tx = db.begin().await?;
-    let done = sqlx::query("UPDATE lessons SET status = $1, updated_at = $2 WHERE id = $3 AND org_id = $4")
-        .bind(if published { "published" } else { "draft" })
-        .bind(db.now().0)
-        .bind(id)
-        .bind(org.0)
-        .execute(&mut *tx)
-        .await?;
+    let done = sqlx::query(
+        "UPDATE lessons SET status = $1, updated_at = $2 WHERE id = $3 AND org_id = $4",
+    )
+    .bind(if published { "published" } else { "draft" })
+    .bind(db.now().0)
+    .bind(id)
+    .bind(org.0)
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await?;
     if done.rows_affected() == 0 {
         return Err(Error::NotFound);

@@ -35,9 +35,16 @@ pub fn breach(course: &Course, body: &str) -> Option<&'static str> {
     if forbidden {
         return Some("post-forbidden-word");
     }
-    let link = ["http://", "https://", "www.", "t.me/", "wa.me/", "instagram.com/"]
-        .iter()
-        .any(|p| lower.contains(p));
+    let link = [
+        "http://",
+        "https://",
+        "www.",
+        "t.me/",
+        "wa.me/",
+        "instagram.com/",
+    ]
+    .iter()
+    .any(|p| lower.contains(p));
     if link && !course.links_allowed {
         return Some("post-links-forbidden");
     }
@@ -80,7 +87,11 @@ pub async fn list(db: &Db, lesson: i64) -> Result<Vec<Post>> {
                 lesson_id: r.try_get(1)?,
                 author_id: UserId(r.try_get(2)?),
                 author: r.try_get(3)?,
-                body: if deleted { String::new() } else { r.try_get(4)? },
+                body: if deleted {
+                    String::new()
+                } else {
+                    r.try_get(4)?
+                },
                 created_at: Timestamp(r.try_get(5)?),
                 deleted,
             })
@@ -92,12 +103,13 @@ pub async fn list(db: &Db, lesson: i64) -> Result<Vec<Post>> {
 pub async fn delete(db: &Db, org: OrgId, actor: UserId, id: i64) -> Result<(UserId, i64)> {
     let now = db.now();
     let mut tx = db.begin().await?;
-    let row = sqlx::query("SELECT author_id, lesson_id FROM lesson_posts WHERE id = $1 AND org_id = $2")
-        .bind(id)
-        .bind(org.0)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or(Error::NotFound)?;
+    let row =
+        sqlx::query("SELECT author_id, lesson_id FROM lesson_posts WHERE id = $1 AND org_id = $2")
+            .bind(id)
+            .bind(org.0)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(Error::NotFound)?;
     sqlx::query("UPDATE lesson_posts SET deleted_at = $1, deleted_by = $2 WHERE id = $3 AND deleted_at IS NULL")
         .bind(now.0)
         .bind(actor.0)

@@ -95,33 +95,31 @@ fn inline(s: &str) -> String {
                 i = end + 2;
                 continue;
             }
-        } else if chars[i] == '*' {
-            if let Some(end) = find(&chars, i + 1, "*") {
-                if end > i + 1 {
-                    let inner: String = chars[i + 1..end].iter().collect();
-                    out.push_str(&format!("<em>{}</em>", escape(&inner)));
-                    i = end + 1;
-                    continue;
-                }
-            }
-        } else if chars[i] == '[' {
-            if let Some(close) = find(&chars, i + 1, "](") {
-                if let Some(end) = find(&chars, close + 2, ")") {
-                    let label: String = chars[i + 1..close].iter().collect();
-                    let url: String = chars[close + 2..end].iter().collect();
-                    let url = url.trim();
-                    if (url.starts_with("https://") || url.starts_with("http://"))
-                        && !url.contains(char::is_whitespace)
-                    {
-                        out.push_str(&format!(
-                            "<a href=\"{}\" rel=\"noopener noreferrer nofollow\" target=\"_blank\">{}</a>",
-                            escape(url),
-                            escape(&label)
-                        ));
-                        i = end + 1;
-                        continue;
-                    }
-                }
+        } else if chars[i] == '*'
+            && let Some(end) = find(&chars, i + 1, "*")
+            && end > i + 1
+        {
+            let inner: String = chars[i + 1..end].iter().collect();
+            out.push_str(&format!("<em>{}</em>", escape(&inner)));
+            i = end + 1;
+            continue;
+        } else if chars[i] == '['
+            && let Some(close) = find(&chars, i + 1, "](")
+            && let Some(end) = find(&chars, close + 2, ")")
+        {
+            let label: String = chars[i + 1..close].iter().collect();
+            let url: String = chars[close + 2..end].iter().collect();
+            let url = url.trim();
+            if (url.starts_with("https://") || url.starts_with("http://"))
+                && !url.contains(char::is_whitespace)
+            {
+                out.push_str(&format!(
+                    "<a href=\"{}\" rel=\"noopener noreferrer nofollow\" target=\"_blank\">{}</a>",
+                    escape(url),
+                    escape(&label)
+                ));
+                i = end + 1;
+                continue;
             }
         }
         out.push_str(&escape(&chars[i].to_string()));

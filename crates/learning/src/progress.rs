@@ -45,13 +45,14 @@ pub struct View {
 impl View {
     /// Published required lessons passed, out of all of them.
     pub fn counts(&self) -> (usize, usize) {
-        let required: Vec<&LessonState> = self.lessons.iter().filter(|l| l.lesson.required).collect();
+        let required: Vec<&LessonState> =
+            self.lessons.iter().filter(|l| l.lesson.required).collect();
         (required.iter().filter(|l| l.passed).count(), required.len())
     }
 
     pub fn percent(&self) -> i64 {
         let (done, all) = self.counts();
-        if all == 0 { 0 } else { (done * 100 / all) as i64 }
+        (done * 100).checked_div(all).unwrap_or(0) as i64
     }
 
     /// LZ 9.1: the course is completed when every required lesson is passed.
@@ -190,7 +191,11 @@ pub async fn view_with(
         };
         // The moment this lesson was passed, for a stop-lesson after it.
         previous_passed_at = if passed {
-            let mut t = [decided_at, q_passed, d].into_iter().flatten().max().unwrap_or(access.started.0);
+            let mut t = [decided_at, q_passed, d]
+                .into_iter()
+                .flatten()
+                .max()
+                .unwrap_or(access.started.0);
             if let Some(o) = opens_at {
                 t = t.max(o.0);
             }
@@ -218,7 +223,11 @@ pub async fn view_with(
 }
 
 /// Per-student overrides of a course: lesson → (open at, deadline).
-async fn overrides(db: &Db, course: i64, student: UserId) -> Result<HashMap<i64, (Option<i64>, Option<i64>)>> {
+async fn overrides(
+    db: &Db,
+    course: i64,
+    student: UserId,
+) -> Result<HashMap<i64, (Option<i64>, Option<i64>)>> {
     let rows = sqlx::query(
         "SELECT o.lesson_id, o.open_at, o.deadline_at FROM lesson_overrides o JOIN lessons l ON l.id = o.lesson_id
          WHERE l.course_id = $1 AND o.student_id = $2",
@@ -283,7 +292,12 @@ pub async fn set_override(
 }
 
 /// The open lesson of a student's course, or why not.
-pub async fn open_lesson(db: &Db, course: &Course, student: UserId, lesson: i64) -> Result<(View, LessonState)> {
+pub async fn open_lesson(
+    db: &Db,
+    course: &Course,
+    student: UserId,
+    lesson: i64,
+) -> Result<(View, LessonState)> {
     let v = view(db, course, student).await?;
     let state = v.lesson(lesson).cloned().ok_or(Error::NotFound)?;
     if !state.open {
@@ -303,13 +317,15 @@ pub async fn mark_done(db: &Db, course: &Course, student: UserId, lesson: i64) -
     }
     let now = db.now();
     let mut tx = db.begin().await?;
-    sqlx::query("INSERT INTO lesson_done (org_id, lesson_id, student_id, done_at) VALUES ($1, $2, $3, $4)")
-        .bind(course.org_id.0)
-        .bind(lesson)
-        .bind(student.0)
-        .bind(now.0)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(
+        "INSERT INTO lesson_done (org_id, lesson_id, student_id, done_at) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(course.org_id.0)
+    .bind(lesson)
+    .bind(student.0)
+    .bind(now.0)
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await?;
     crate::certificates::after_progress(db, course, student).await
 }

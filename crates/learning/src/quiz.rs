@@ -46,7 +46,11 @@ pub struct QuestionInput {
 }
 
 fn lines(s: &str) -> Vec<String> {
-    s.lines().map(str::trim).filter(|l| !l.is_empty()).map(String::from).collect()
+    s.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(String::from)
+        .collect()
 }
 
 pub async fn add_question(db: &Db, org: OrgId, lesson: i64, input: &QuestionInput) -> Result<()> {
@@ -78,19 +82,16 @@ pub async fn add_question(db: &Db, org: OrgId, lesson: i64, input: &QuestionInpu
             if options.len() < 2 || options.len() > 20 {
                 p.push("options", "quiz-options-count");
             }
-            let valid = answer
-                .iter()
-                .all(|a| a.parse::<usize>().is_ok_and(|n| n >= 1 && n <= options.len()));
+            let valid = answer.iter().all(|a| {
+                a.parse::<usize>()
+                    .is_ok_and(|n| n >= 1 && n <= options.len())
+            });
             if answer.is_empty() || !valid || (kind == Some("single") && answer.len() != 1) {
                 p.push("answer", "quiz-answer-invalid");
             }
         }
-        Some(_) => {
-            if answer.is_empty() {
-                p.push("answer", "quiz-answer-invalid");
-            }
-        }
-        None => {}
+        Some(_) if answer.is_empty() => p.push("answer", "quiz-answer-invalid"),
+        _ => {}
     }
     p.finish()?;
     let mut tx = db.begin().await?;
@@ -112,12 +113,13 @@ pub async fn add_question(db: &Db, org: OrgId, lesson: i64, input: &QuestionInpu
 
 pub async fn delete_question(db: &Db, org: OrgId, lesson: i64, id: i64) -> Result<()> {
     let mut tx = db.begin().await?;
-    let done = sqlx::query("DELETE FROM quiz_questions WHERE id = $1 AND lesson_id = $2 AND org_id = $3")
-        .bind(id)
-        .bind(lesson)
-        .bind(org.0)
-        .execute(&mut *tx)
-        .await?;
+    let done =
+        sqlx::query("DELETE FROM quiz_questions WHERE id = $1 AND lesson_id = $2 AND org_id = $3")
+            .bind(id)
+            .bind(lesson)
+            .bind(org.0)
+            .execute(&mut *tx)
+            .await?;
     tx.commit().await?;
     if done.rows_affected() == 0 {
         return Err(Error::NotFound);
@@ -163,7 +165,11 @@ pub struct Attempt {
 
 impl Attempt {
     pub fn percent(&self) -> i64 {
-        if self.max_score == 0 { 0 } else { self.score * 100 / self.max_score }
+        if self.max_score == 0 {
+            0
+        } else {
+            self.score * 100 / self.max_score
+        }
     }
 }
 
@@ -242,17 +248,26 @@ pub async fn start(db: &Db, course: &Course, student: UserId, lesson: i64) -> Re
 }
 
 fn normalize(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
+    s.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
 }
 
 /// Whether one answer is right. `given` holds the chosen option numbers or
 /// the typed text.
 pub fn is_right(q: &Question, given: &[String]) -> bool {
     match q.kind.as_str() {
-        "text" => given.first().is_some_and(|g| q.answer.contains(&normalize(g))),
+        "text" => given
+            .first()
+            .is_some_and(|g| q.answer.contains(&normalize(g))),
         _ => {
             let want: BTreeSet<&str> = q.answer.iter().map(String::as_str).collect();
-            let got: BTreeSet<&str> = given.iter().map(|g| g.trim()).filter(|g| !g.is_empty()).collect();
+            let got: BTreeSet<&str> = given
+                .iter()
+                .map(|g| g.trim())
+                .filter(|g| !g.is_empty())
+                .collect();
             want == got
         }
     }
@@ -284,7 +299,9 @@ pub async fn answer(
     }
     let now = db.now();
     let started = Timestamp(row.try_get(0)?);
-    if ends_at(state.lesson.quiz_minutes, started).is_some_and(|e| now.0 > e.0 + GRACE_SECONDS * 1000) {
+    if ends_at(state.lesson.quiz_minutes, started)
+        .is_some_and(|e| now.0 > e.0 + GRACE_SECONDS * 1000)
+    {
         return Err(Error::Conflict("quiz-time-over"));
     }
     let max_score = qs.len() as i64;

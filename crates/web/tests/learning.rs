@@ -33,7 +33,12 @@ fn redirected(r: &Reply, what: &str) -> anyhow::Result<()> {
 
 /// The answer is the error page for `code` with `status`.
 fn refused(r: &Reply, status: StatusCode, code: &str) -> anyhow::Result<()> {
-    ensure!(r.status == status, "expected {status} for {code}, got {}: {}", r.status, r.text);
+    ensure!(
+        r.status == status,
+        "expected {status} for {code}, got {}: {}",
+        r.status,
+        r.text
+    );
     let text = msg(code);
     ensure!(
         r.text.contains(&tabys_learning::markup::escape(&text)) || r.text.contains(&text),
@@ -61,7 +66,12 @@ async fn add_staff(owner: &Client, org: i64, email: &str, role: &str) -> anyhow:
     let r = owner
         .post_form(
             &format!("/org/{org}/staff"),
-            &[("email", email), ("name", "Куратор Әсем"), ("role", role), ("password", PASSWORD)],
+            &[
+                ("email", email),
+                ("name", "Куратор Әсем"),
+                ("role", role),
+                ("password", PASSWORD),
+            ],
         )
         .await?;
     redirected(&r, "add staff")
@@ -83,7 +93,9 @@ async fn course(owner: &Client, org: i64, fields: &[(&str, &str)]) -> anyhow::Re
         form.retain(|(fk, _)| fk != k);
         form.push((k, v));
     }
-    let r = owner.post_form(&format!("/org/{org}/courses"), &form).await?;
+    let r = owner
+        .post_form(&format!("/org/{org}/courses"), &form)
+        .await?;
     redirected(&r, "create course")?;
     id_from(&r, &format!("/org/{org}/courses/"))
 }
@@ -94,7 +106,14 @@ async fn module_of(app: &TestApp, org: i64, course: i64) -> anyhow::Result<i64> 
 }
 
 /// A published lesson with the editor's fields; returns its id.
-async fn lesson(app: &TestApp, owner: &Client, org: i64, course: i64, title: &str, fields: &[(&str, &str)]) -> anyhow::Result<i64> {
+async fn lesson(
+    app: &TestApp,
+    owner: &Client,
+    org: i64,
+    course: i64,
+    title: &str,
+    fields: &[(&str, &str)],
+) -> anyhow::Result<i64> {
     let module = module_of(app, org, course).await?.to_string();
     let r = owner
         .post_form(
@@ -119,7 +138,10 @@ async fn lesson(app: &TestApp, owner: &Client, org: i64, course: i64, title: &st
         .await?;
     redirected(&r, "save lesson")?;
     let r = owner
-        .post_form(&format!("/org/{org}/courses/{course}/lessons/{id}/publish"), &[("published", "1")])
+        .post_form(
+            &format!("/org/{org}/courses/{course}/lessons/{id}/publish"),
+            &[("published", "1")],
+        )
         .await?;
     redirected(&r, "publish lesson")?;
     Ok(id)
@@ -127,16 +149,28 @@ async fn lesson(app: &TestApp, owner: &Client, org: i64, course: i64, title: &st
 
 async fn publish(owner: &Client, org: i64, course: i64) -> anyhow::Result<()> {
     let r = owner
-        .post_form(&format!("/org/{org}/courses/{course}/publish"), &[("published", "1")])
+        .post_form(
+            &format!("/org/{org}/courses/{course}/publish"),
+            &[("published", "1")],
+        )
         .await?;
     redirected(&r, "publish course")
 }
 
 /// A person, and the school opens the course to them by hand.
-async fn student(app: &TestApp, owner: &Client, org: i64, course: i64, email: &str) -> anyhow::Result<Client> {
+async fn student(
+    app: &TestApp,
+    owner: &Client,
+    org: i64,
+    course: i64,
+    email: &str,
+) -> anyhow::Result<Client> {
     let c = app.person(email, "Данияр Студентов").await?;
     let r = owner
-        .post_form(&format!("/org/{org}/courses/{course}/students"), &[("email", email), ("days", "")])
+        .post_form(
+            &format!("/org/{org}/courses/{course}/students"),
+            &[("email", email), ("days", "")],
+        )
         .await?;
     redirected(&r, "grant")?;
     Ok(c)
@@ -300,13 +334,23 @@ db_test! {
     }
 }
 
-async fn question(owner: &Client, org: i64, course: i64, lesson: i64, kind: &str, prompt: &str, options: &str, answer: &str) -> anyhow::Result<Reply> {
-    Ok(owner
+/// Adds a quiz question: (kind, prompt, options, answer).
+async fn question(
+    owner: &Client,
+    lesson_path: &str,
+    q: (&str, &str, &str, &str),
+) -> anyhow::Result<Reply> {
+    owner
         .post_form(
-            &format!("/org/{org}/courses/{course}/lessons/{lesson}/questions"),
-            &[("kind", kind), ("prompt", prompt), ("options", options), ("answer", answer)],
+            &format!("{lesson_path}/questions"),
+            &[
+                ("kind", q.0),
+                ("prompt", q.1),
+                ("options", q.2),
+                ("answer", q.3),
+            ],
         )
-        .await?)
+        .await
 }
 
 async fn attempt_of(app: &TestApp, lesson: i64, student: UserId) -> anyhow::Result<i64> {
@@ -322,12 +366,13 @@ db_test! {
         let (owner, org) = app.organizer("owner@lessbek.kz", "lessbek").await?;
         let c = course(&owner, org, &[]).await?;
         let l = lesson(&app, &owner, org, c, "Тест", &[("quiz_pass", "60"), ("quiz_attempts", "2"), ("quiz_minutes", "10")]).await?;
+        let lp = format!("/org/{org}/courses/{c}/lessons/{l}");
         // Bad questions are refused.
-        refused(&question(&owner, org, c, l, "single", "Қай желі?", "Instagram\nTikTok", "5").await?, StatusCode::UNPROCESSABLE_ENTITY, "quiz-answer-invalid")?;
-        refused(&question(&owner, org, c, l, "single", "Бір нұсқа", "жалғыз", "1").await?, StatusCode::UNPROCESSABLE_ENTITY, "quiz-options-count")?;
-        redirected(&question(&owner, org, c, l, "single", "Қай желі видеоға арналған?", "Instagram\nTikTok\nLinkedIn", "2").await?, "q1")?;
-        redirected(&question(&owner, org, c, l, "multiple", "Қайсысы метрика?", "ER\nCTR\nтүс", "1, 2").await?, "q2")?;
-        redirected(&question(&owner, org, c, l, "text", "ROI ағылшынша қалай?", "", "return on investment|roi").await?, "q3")?;
+        refused(&question(&owner, &lp, ("single", "Қай желі?", "Instagram\nTikTok", "5")).await?, StatusCode::UNPROCESSABLE_ENTITY, "quiz-answer-invalid")?;
+        refused(&question(&owner, &lp, ("single", "Бір нұсқа", "жалғыз", "1")).await?, StatusCode::UNPROCESSABLE_ENTITY, "quiz-options-count")?;
+        redirected(&question(&owner, &lp, ("single", "Қай желі видеоға арналған?", "Instagram\nTikTok\nLinkedIn", "2")).await?, "q1")?;
+        redirected(&question(&owner, &lp, ("multiple", "Қайсысы метрика?", "ER\nCTR\nтүс", "1, 2")).await?, "q2")?;
+        redirected(&question(&owner, &lp, ("text", "ROI ағылшынша қалай?", "", "return on investment|roi")).await?, "q3")?;
         publish(&owner, org, c).await?;
         let s = student(&app, &owner, org, c, "student@example.kz").await?;
         let sid = user_id(&app, "student@example.kz").await?;
@@ -538,8 +583,31 @@ async fn operator(app: &TestApp) -> anyhow::Result<Client> {
 /// An organizer whose payment module the operator approved and it switched on.
 async fn seller(app: &TestApp, op: &Client, slug: &str) -> anyhow::Result<(Client, i64)> {
     let (owner, org) = app.organizer(&format!("owner@{slug}.kz"), slug).await?;
-    redirected(&owner.post_form(&format!("/org/{org}/billing/module"), &[("comment", "courses")]).await?, "module request")?;
-    redirected(&op.post_form(&format!("/admin/billing/modules/{org}"), &[("decision", "approve"), ("reasons", "")]).await?, "approval")?;
-    redirected(&owner.post_form(&format!("/org/{org}/billing/module/enable"), &[("accept_terms", "1")]).await?, "enable")?;
+    redirected(
+        &owner
+            .post_form(
+                &format!("/org/{org}/billing/module"),
+                &[("comment", "courses")],
+            )
+            .await?,
+        "module request",
+    )?;
+    redirected(
+        &op.post_form(
+            &format!("/admin/billing/modules/{org}"),
+            &[("decision", "approve"), ("reasons", "")],
+        )
+        .await?,
+        "approval",
+    )?;
+    redirected(
+        &owner
+            .post_form(
+                &format!("/org/{org}/billing/module/enable"),
+                &[("accept_terms", "1")],
+            )
+            .await?,
+        "enable",
+    )?;
     Ok((owner, org))
 }

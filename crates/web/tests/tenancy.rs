@@ -77,28 +77,61 @@ const LEARNING_PAGES: [(&str, &str); 33] = [
     ("GET", "/org/{org}/courses/{course}/lessons/{lesson}"),
     ("POST", "/org/{org}/courses/{course}/lessons/{lesson}"),
     ("POST", "/org/{org}/courses/{course}/lessons/{lesson}/move"),
-    ("POST", "/org/{org}/courses/{course}/lessons/{lesson}/publish"),
-    ("POST", "/org/{org}/courses/{course}/lessons/{lesson}/questions"),
-    ("POST", "/org/{org}/courses/{course}/lessons/{lesson}/questions/{question}/delete"),
-    ("GET", "/org/{org}/courses/{course}/lessons/{lesson}/preview"),
+    (
+        "POST",
+        "/org/{org}/courses/{course}/lessons/{lesson}/publish",
+    ),
+    (
+        "POST",
+        "/org/{org}/courses/{course}/lessons/{lesson}/questions",
+    ),
+    (
+        "POST",
+        "/org/{org}/courses/{course}/lessons/{lesson}/questions/{question}/delete",
+    ),
+    (
+        "GET",
+        "/org/{org}/courses/{course}/lessons/{lesson}/preview",
+    ),
     ("GET", "/org/{org}/courses/{course}/students"),
     ("POST", "/org/{org}/courses/{course}/students"),
     ("GET", "/org/{org}/courses/{course}/students/{student}"),
-    ("POST", "/org/{org}/courses/{course}/students/{student}/curator"),
-    ("POST", "/org/{org}/courses/{course}/students/{student}/block"),
-    ("POST", "/org/{org}/courses/{course}/students/{student}/unblock"),
-    ("POST", "/org/{org}/courses/{course}/students/{student}/revoke"),
-    ("POST", "/org/{org}/courses/{course}/students/{student}/override"),
+    (
+        "POST",
+        "/org/{org}/courses/{course}/students/{student}/curator",
+    ),
+    (
+        "POST",
+        "/org/{org}/courses/{course}/students/{student}/block",
+    ),
+    (
+        "POST",
+        "/org/{org}/courses/{course}/students/{student}/unblock",
+    ),
+    (
+        "POST",
+        "/org/{org}/courses/{course}/students/{student}/revoke",
+    ),
+    (
+        "POST",
+        "/org/{org}/courses/{course}/students/{student}/override",
+    ),
     ("POST", "/org/{org}/courses/{course}/groups"),
     ("GET", "/org/{org}/courses/{course}/analytics"),
     ("GET", "/org/{org}/courses/{course}/analytics.csv"),
     ("GET", "/org/{org}/learning/queue"),
     ("GET", "/org/{org}/learning/submissions/{submission}"),
     ("POST", "/org/{org}/learning/submissions/{submission}"),
-    ("POST", "/org/{org}/learning/submissions/{submission}/comment"),
+    (
+        "POST",
+        "/org/{org}/learning/submissions/{submission}/comment",
+    ),
     ("POST", "/org/{org}/learning/posts/{post}/delete"),
     ("GET", "/org/{org}/learning/certificates"),
-    ("POST", "/org/{org}/learning/certificates/{certificate}/clarify"),
+    (
+        "POST",
+        "/org/{org}/learning/certificates/{certificate}/clarify",
+    ),
 ];
 
 /// Every API route with an organizer id in its path that this matrix

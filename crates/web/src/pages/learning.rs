@@ -19,18 +19,30 @@ use crate::error::PageError;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/org/{org}/courses", get(school::courses).post(school::create_course))
+        .route(
+            "/org/{org}/courses",
+            get(school::courses).post(school::create_course),
+        )
         .route(
             "/org/{org}/courses/{course}",
             get(school::builder).post(school::update_course),
         )
-        .route("/org/{org}/courses/{course}/publish", post(school::publish_course))
-        .route("/org/{org}/courses/{course}/modules", post(school::add_module))
+        .route(
+            "/org/{org}/courses/{course}/publish",
+            post(school::publish_course),
+        )
+        .route(
+            "/org/{org}/courses/{course}/modules",
+            post(school::add_module),
+        )
         .route(
             "/org/{org}/courses/{course}/modules/{module}/move",
             post(school::move_module),
         )
-        .route("/org/{org}/courses/{course}/lessons", post(school::add_lesson))
+        .route(
+            "/org/{org}/courses/{course}/lessons",
+            post(school::add_lesson),
+        )
         .route(
             "/org/{org}/courses/{course}/lessons/{lesson}",
             get(school::lesson_editor).post(school::update_lesson),
@@ -83,8 +95,14 @@ pub fn router() -> Router<AppState> {
             "/org/{org}/courses/{course}/students/{student}/override",
             post(school::set_override),
         )
-        .route("/org/{org}/courses/{course}/groups", post(school::group_curator))
-        .route("/org/{org}/courses/{course}/analytics", get(school::analytics))
+        .route(
+            "/org/{org}/courses/{course}/groups",
+            post(school::group_curator),
+        )
+        .route(
+            "/org/{org}/courses/{course}/analytics",
+            get(school::analytics),
+        )
         .route(
             "/org/{org}/courses/{course}/analytics.csv",
             get(school::analytics_csv),
@@ -98,8 +116,14 @@ pub fn router() -> Router<AppState> {
             "/org/{org}/learning/submissions/{submission}/comment",
             post(school::staff_comment),
         )
-        .route("/org/{org}/learning/posts/{post}/delete", post(school::delete_post))
-        .route("/org/{org}/learning/certificates", get(school::certificates))
+        .route(
+            "/org/{org}/learning/posts/{post}/delete",
+            post(school::delete_post),
+        )
+        .route(
+            "/org/{org}/learning/certificates",
+            get(school::certificates),
+        )
         .route(
             "/org/{org}/learning/certificates/{certificate}/clarify",
             post(school::clarify),
@@ -147,7 +171,12 @@ pub fn router() -> Router<AppState> {
 
 /// The caller's staff role in the organizer; `builder` asks for the owner
 /// or a manager (curators and support only review and moderate).
-pub(crate) async fn staff(state: &AppState, ctx: &Ctx, org: OrgId, builder: bool) -> Result<Role, PageError> {
+pub(crate) async fn staff(
+    state: &AppState,
+    ctx: &Ctx,
+    org: OrgId,
+    builder: bool,
+) -> Result<Role, PageError> {
     let user = ctx.user()?;
     let role = members::staff_access(&state.db, user.id, org).await?;
     if builder && !role.edits_profile() {
@@ -171,7 +200,10 @@ pub(crate) struct LessonCard {
     pub has_quiz: bool,
 }
 
-pub(crate) fn cards(view: &tabys_learning::progress::View, modules: &[tabys_learning::courses::Module]) -> Vec<LessonCard> {
+pub(crate) fn cards(
+    view: &tabys_learning::progress::View,
+    modules: &[tabys_learning::courses::Module],
+) -> Vec<LessonCard> {
     view.lessons
         .iter()
         .map(|s| LessonCard {

@@ -60,7 +60,13 @@ struct CoursesPage {
     errors: FormErrors,
 }
 
-async fn courses_page(state: &AppState, ctx: &Ctx, org: OrgId, form: CourseInput, errors: FormErrors) -> Result<Response, PageError> {
+async fn courses_page(
+    state: &AppState,
+    ctx: &Ctx,
+    org: OrgId,
+    form: CourseInput,
+    errors: FormErrors,
+) -> Result<Response, PageError> {
     let page = CoursesPage {
         l: Layout::new(ctx),
         org: organizers::get(&state.db, org).await?,
@@ -73,7 +79,11 @@ async fn courses_page(state: &AppState, ctx: &Ctx, org: OrgId, form: CourseInput
     Ok(with_status(&page.errors, html))
 }
 
-pub async fn courses(State(state): State<AppState>, ctx: Ctx, Path(org): Path<i64>) -> Result<Response, PageError> {
+pub async fn courses(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(org): Path<i64>,
+) -> Result<Response, PageError> {
     staff(&state, &ctx, OrgId(org), true).await?;
     let form = CourseInput {
         locale: ctx.tr.lang().into(),
@@ -111,7 +121,14 @@ struct BuilderPage {
     errors: FormErrors,
 }
 
-async fn builder_page(state: &AppState, ctx: &Ctx, org: OrgId, id: i64, form: Option<CourseInput>, errors: FormErrors) -> Result<Response, PageError> {
+async fn builder_page(
+    state: &AppState,
+    ctx: &Ctx,
+    org: OrgId,
+    id: i64,
+    form: Option<CourseInput>,
+    errors: FormErrors,
+) -> Result<Response, PageError> {
     let course = courses::get(&state.db, org, id).await?;
     let page = BuilderPage {
         l: Layout::new(ctx),
@@ -126,9 +143,21 @@ async fn builder_page(state: &AppState, ctx: &Ctx, org: OrgId, id: i64, form: Op
     Ok(with_status(&page.errors, html))
 }
 
-pub async fn builder(State(state): State<AppState>, ctx: Ctx, Path((org, course)): Path<(i64, i64)>) -> Result<Response, PageError> {
+pub async fn builder(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path((org, course)): Path<(i64, i64)>,
+) -> Result<Response, PageError> {
     staff(&state, &ctx, OrgId(org), true).await?;
-    builder_page(&state, &ctx, OrgId(org), course, None, FormErrors::default()).await
+    builder_page(
+        &state,
+        &ctx,
+        OrgId(org),
+        course,
+        None,
+        FormErrors::default(),
+    )
+    .await
 }
 
 pub async fn update_course(
@@ -206,10 +235,18 @@ pub async fn add_lesson(
         .parse::<i64>()
         .map_err(|_| Error::invalid("module_id", "course-module-unknown"))?;
     let lesson = courses::add_lesson(&state.db, OrgId(org), course, module, &form.title).await?;
-    Ok(see_other(&format!("/org/{org}/courses/{course}/lessons/{}", lesson.id)))
+    Ok(see_other(&format!(
+        "/org/{org}/courses/{course}/lessons/{}",
+        lesson.id
+    )))
 }
 
-async fn lesson_of(state: &AppState, org: OrgId, course: i64, lesson: i64) -> Result<Lesson, Error> {
+async fn lesson_of(
+    state: &AppState,
+    org: OrgId,
+    course: i64,
+    lesson: i64,
+) -> Result<Lesson, Error> {
     let l = courses::lesson(&state.db, org, lesson).await?;
     if l.course_id != course {
         return Err(Error::NotFound);
@@ -264,7 +301,16 @@ pub async fn lesson_editor(
     Path((org, course, lesson)): Path<(i64, i64, i64)>,
 ) -> Result<Response, PageError> {
     staff(&state, &ctx, OrgId(org), true).await?;
-    editor_page(&state, &ctx, OrgId(org), course, lesson, None, FormErrors::default()).await
+    editor_page(
+        &state,
+        &ctx,
+        OrgId(org),
+        course,
+        lesson,
+        None,
+        FormErrors::default(),
+    )
+    .await
 }
 
 pub async fn update_lesson(
@@ -276,7 +322,9 @@ pub async fn update_lesson(
     staff(&state, &ctx, OrgId(org), true).await?;
     lesson_of(&state, OrgId(org), course, lesson).await?;
     match courses::update_lesson(&state.db, OrgId(org), lesson, &form).await {
-        Ok(_) => Ok(see_other(&format!("/org/{org}/courses/{course}/lessons/{lesson}"))),
+        Ok(_) => Ok(see_other(&format!(
+            "/org/{org}/courses/{course}/lessons/{lesson}"
+        ))),
         Err(e) => {
             let errors = form_errors(e, &ctx)?;
             editor_page(&state, &ctx, OrgId(org), course, lesson, Some(form), errors).await
@@ -317,7 +365,9 @@ pub async fn add_question(
     staff(&state, &ctx, OrgId(org), true).await?;
     lesson_of(&state, OrgId(org), course, lesson).await?;
     match quiz::add_question(&state.db, OrgId(org), lesson, &form).await {
-        Ok(()) => Ok(see_other(&format!("/org/{org}/courses/{course}/lessons/{lesson}#quiz"))),
+        Ok(()) => Ok(see_other(&format!(
+            "/org/{org}/courses/{course}/lessons/{lesson}#quiz"
+        ))),
         Err(e) => {
             let errors = form_errors(e, &ctx)?;
             editor_page(&state, &ctx, OrgId(org), course, lesson, None, errors).await
@@ -337,7 +387,9 @@ pub async fn delete_question(
     staff(&state, &ctx, OrgId(org), true).await?;
     lesson_of(&state, OrgId(org), course, lesson).await?;
     quiz::delete_question(&state.db, OrgId(org), lesson, question).await?;
-    Ok(see_other(&format!("/org/{org}/courses/{course}/lessons/{lesson}#quiz")))
+    Ok(see_other(&format!(
+        "/org/{org}/courses/{course}/lessons/{lesson}#quiz"
+    )))
 }
 
 pub async fn preview(
@@ -375,7 +427,11 @@ impl StudentsPage {
     }
 }
 
-pub async fn students(State(state): State<AppState>, ctx: Ctx, Path((org, course)): Path<(i64, i64)>) -> Result<Response, PageError> {
+pub async fn students(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path((org, course)): Path<(i64, i64)>,
+) -> Result<Response, PageError> {
     staff(&state, &ctx, OrgId(org), true).await?;
     let c = courses::get(&state.db, OrgId(org), course).await?;
     render(&StudentsPage {
@@ -428,7 +484,15 @@ pub async fn grant(
     CsrfForm(form): CsrfForm<StudentForm>,
 ) -> Result<Response, PageError> {
     staff(&state, &ctx, OrgId(org), true).await?;
-    access::grant(&state.db, OrgId(org), course, ctx.user()?.id, &form.email, &form.days).await?;
+    access::grant(
+        &state.db,
+        OrgId(org),
+        course,
+        ctx.user()?.id,
+        &form.email,
+        &form.days,
+    )
+    .await?;
     Ok(see_other(&format!("/org/{org}/courses/{course}/students")))
 }
 
@@ -440,7 +504,15 @@ pub async fn set_curator(
 ) -> Result<Response, PageError> {
     staff(&state, &ctx, OrgId(org), true).await?;
     members::access(&state.db, UserId(student), OrgId(org)).await?;
-    access::set_curator(&state.db, OrgId(org), course, UserId(student), curator_id(&form.curator)?, &form.group).await?;
+    access::set_curator(
+        &state.db,
+        OrgId(org),
+        course,
+        UserId(student),
+        curator_id(&form.curator)?,
+        &form.group,
+    )
+    .await?;
     Ok(see_other(&format!("/org/{org}/courses/{course}/students")))
 }
 
@@ -451,7 +523,14 @@ pub async fn group_curator(
     CsrfForm(form): CsrfForm<StudentForm>,
 ) -> Result<Response, PageError> {
     staff(&state, &ctx, OrgId(org), true).await?;
-    access::set_group_curator(&state.db, OrgId(org), course, &form.group, curator_id(&form.curator)?).await?;
+    access::set_group_curator(
+        &state.db,
+        OrgId(org),
+        course,
+        &form.group,
+        curator_id(&form.curator)?,
+    )
+    .await?;
     Ok(see_other(&format!("/org/{org}/courses/{course}/students")))
 }
 
@@ -463,7 +542,15 @@ pub async fn block(
 ) -> Result<Response, PageError> {
     staff(&state, &ctx, OrgId(org), true).await?;
     members::access(&state.db, UserId(student), OrgId(org)).await?;
-    access::set_blocked(&state.db, OrgId(org), course, ctx.user()?.id, UserId(student), Some(&form.reason)).await?;
+    access::set_blocked(
+        &state.db,
+        OrgId(org),
+        course,
+        ctx.user()?.id,
+        UserId(student),
+        Some(&form.reason),
+    )
+    .await?;
     Ok(see_other(&format!("/org/{org}/courses/{course}/students")))
 }
 
@@ -475,7 +562,15 @@ pub async fn unblock(
 ) -> Result<Response, PageError> {
     staff(&state, &ctx, OrgId(org), true).await?;
     members::access(&state.db, UserId(student), OrgId(org)).await?;
-    access::set_blocked(&state.db, OrgId(org), course, ctx.user()?.id, UserId(student), None).await?;
+    access::set_blocked(
+        &state.db,
+        OrgId(org),
+        course,
+        ctx.user()?.id,
+        UserId(student),
+        None,
+    )
+    .await?;
     Ok(see_other(&format!("/org/{org}/courses/{course}/students")))
 }
 
@@ -486,7 +581,14 @@ pub async fn revoke(
     CsrfForm(_): CsrfForm<Empty>,
 ) -> Result<Response, PageError> {
     staff(&state, &ctx, OrgId(org), true).await?;
-    access::revoke_grant(&state.db, OrgId(org), course, ctx.user()?.id, UserId(student)).await?;
+    access::revoke_grant(
+        &state.db,
+        OrgId(org),
+        course,
+        ctx.user()?.id,
+        UserId(student),
+    )
+    .await?;
     Ok(see_other(&format!("/org/{org}/courses/{course}/students")))
 }
 
@@ -514,7 +616,9 @@ pub async fn set_override(
         &form.deadline_at,
     )
     .await?;
-    Ok(see_other(&format!("/org/{org}/courses/{course}/students/{student}")))
+    Ok(see_other(&format!(
+        "/org/{org}/courses/{course}/students/{student}"
+    )))
 }
 
 // ------------------------------------------------------------------ analytics
@@ -537,7 +641,11 @@ struct AnalyticsPage {
     chart_height: usize,
 }
 
-pub async fn analytics(State(state): State<AppState>, ctx: Ctx, Path((org, course)): Path<(i64, i64)>) -> Result<Response, PageError> {
+pub async fn analytics(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path((org, course)): Path<(i64, i64)>,
+) -> Result<Response, PageError> {
     staff(&state, &ctx, OrgId(org), true).await?;
     let report = analytics::course_report(&state.db, OrgId(org), course).await?;
     let max = report.students.len().max(1);
@@ -561,7 +669,11 @@ pub async fn analytics(State(state): State<AppState>, ctx: Ctx, Path((org, cours
     })
 }
 
-pub async fn analytics_csv(State(state): State<AppState>, ctx: Ctx, Path((org, course)): Path<(i64, i64)>) -> Result<Response, PageError> {
+pub async fn analytics_csv(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path((org, course)): Path<(i64, i64)>,
+) -> Result<Response, PageError> {
     staff(&state, &ctx, OrgId(org), true).await?;
     let report = analytics::course_report(&state.db, OrgId(org), course).await?;
     let headers: Vec<String> = [
@@ -633,7 +745,11 @@ struct QueuePage {
     waiting: Vec<Waiting>,
 }
 
-pub async fn queue(State(state): State<AppState>, ctx: Ctx, Path(org): Path<i64>) -> Result<Response, PageError> {
+pub async fn queue(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(org): Path<i64>,
+) -> Result<Response, PageError> {
     let role = staff(&state, &ctx, OrgId(org), false).await?;
     render(&QueuePage {
         l: Layout::new(&ctx),
@@ -666,7 +782,9 @@ pub async fn submission(
         org: organizers::get(&state.db, OrgId(org)).await?,
         course: courses::get(&state.db, OrgId(org), s.course_id).await?,
         lesson: courses::lesson(&state.db, OrgId(org), s.lesson_id).await?,
-        student: tabys_accounts::users::get(&state.db, s.student_id).await?.name,
+        student: tabys_accounts::users::get(&state.db, s.student_id)
+            .await?
+            .name,
         comments: assignments::comments(&state.db, s.id).await?,
         submission: s,
     })
@@ -692,7 +810,16 @@ pub async fn decide(
         "return" => false,
         _ => return Err(PageError(Error::invalid("decision", "required"))),
     };
-    assignments::decide(&state.db, OrgId(org), role, ctx.user()?.id, id, accept, &form.comment).await?;
+    assignments::decide(
+        &state.db,
+        OrgId(org),
+        role,
+        ctx.user()?.id,
+        id,
+        accept,
+        &form.comment,
+    )
+    .await?;
     Ok(see_other(&format!("/org/{org}/learning/queue")))
 }
 
@@ -736,8 +863,20 @@ pub async fn delete_post(
     }
     let (author, lesson) = discussion::delete(&state.db, OrgId(org), user, post).await?;
     let l = courses::lesson(&state.db, OrgId(org), lesson).await?;
-    if form.disable.is_some() && !members::access(&state.db, author, OrgId(org)).await?.is_staff() {
-        access::set_blocked(&state.db, OrgId(org), l.course_id, user, author, Some(&reason)).await?;
+    if form.disable.is_some()
+        && !members::access(&state.db, author, OrgId(org))
+            .await?
+            .is_staff()
+    {
+        access::set_blocked(
+            &state.db,
+            OrgId(org),
+            l.course_id,
+            user,
+            author,
+            Some(&reason),
+        )
+        .await?;
     }
     Ok(see_other(&format!(
         "/org/{org}/courses/{}/lessons/{lesson}/preview#discussion",
@@ -755,7 +894,11 @@ struct CertificatesPage {
     certificates: Vec<(Certificate, String, String)>,
 }
 
-pub async fn certificates(State(state): State<AppState>, ctx: Ctx, Path(org): Path<i64>) -> Result<Response, PageError> {
+pub async fn certificates(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(org): Path<i64>,
+) -> Result<Response, PageError> {
     staff(&state, &ctx, OrgId(org), true).await?;
     render(&CertificatesPage {
         l: Layout::new(&ctx),
@@ -777,7 +920,8 @@ pub async fn clarify(
     CsrfForm(form): CsrfForm<ClarifyForm>,
 ) -> Result<Response, PageError> {
     staff(&state, &ctx, OrgId(org), true).await?;
-    certificates::request_clarification(&state.db, OrgId(org), ctx.user()?.id, id, &form.question).await?;
+    certificates::request_clarification(&state.db, OrgId(org), ctx.user()?.id, id, &form.question)
+        .await?;
     Ok(see_other(&format!("/org/{org}/learning/certificates")))
 }
 

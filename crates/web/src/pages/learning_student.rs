@@ -55,7 +55,11 @@ struct CoursePage {
     certificate: Option<Certificate>,
 }
 
-pub async fn course(State(state): State<AppState>, ctx: Ctx, Path(course): Path<i64>) -> Result<Response, PageError> {
+pub async fn course(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(course): Path<i64>,
+) -> Result<Response, PageError> {
     let user = ctx.user()?;
     let c = courses::find(&state.db, course).await?;
     let view = progress::view(&state.db, &c, user.id).await?;
@@ -108,15 +112,30 @@ fn neighbours(view: &View, lesson: i64) -> (Option<i64>, Option<i64>) {
     }
 }
 
-async fn lesson_page(state: &AppState, ctx: &Ctx, course: Course, view: View, st: LessonState, preview: bool) -> Result<Response, PageError> {
+async fn lesson_page(
+    state: &AppState,
+    ctx: &Ctx,
+    course: Course,
+    view: View,
+    st: LessonState,
+    preview: bool,
+) -> Result<Response, PageError> {
     let user = ctx.user()?;
     let lesson = st.lesson.clone();
-    let submission = if preview { None } else { assignments::mine(&state.db, lesson.id, user.id).await? };
+    let submission = if preview {
+        None
+    } else {
+        assignments::mine(&state.db, lesson.id, user.id).await?
+    };
     let comments = match &submission {
         Some(s) => assignments::comments(&state.db, s.id).await?,
         None => Vec::new(),
     };
-    let attempts = if preview { Vec::new() } else { quiz::attempts(&state.db, lesson.id, user.id).await? };
+    let attempts = if preview {
+        Vec::new()
+    } else {
+        quiz::attempts(&state.db, lesson.id, user.id).await?
+    };
     let now = state.db.now();
     let running = attempts
         .iter()
@@ -125,8 +144,12 @@ async fn lesson_page(state: &AppState, ctx: &Ctx, course: Course, view: View, st
                 && quiz::ends_at(lesson.quiz_minutes, a.started_at).is_none_or(|e| now <= e)
         })
         .cloned();
-    let ends_at = running.as_ref().and_then(|a| quiz::ends_at(lesson.quiz_minutes, a.started_at));
-    let attempts_left = lesson.quiz_attempts.map(|m| (m - attempts.len() as i64).max(0));
+    let ends_at = running
+        .as_ref()
+        .and_then(|a| quiz::ends_at(lesson.quiz_minutes, a.started_at));
+    let attempts_left = lesson
+        .quiz_attempts
+        .map(|m| (m - attempts.len() as i64).max(0));
     let (prev, next) = neighbours(&view, lesson.id);
     let is_staff = members::access(&state.db, user.id, course.org_id)
         .await
@@ -156,7 +179,12 @@ async fn lesson_page(state: &AppState, ctx: &Ctx, course: Course, view: View, st
 }
 
 /// The school's "preview as a student": the lesson page with everything open.
-pub(crate) async fn preview_page(state: &AppState, ctx: &Ctx, course: &Course, lesson: Lesson) -> Result<Response, PageError> {
+pub(crate) async fn preview_page(
+    state: &AppState,
+    ctx: &Ctx,
+    course: &Course,
+    lesson: Lesson,
+) -> Result<Response, PageError> {
     let user = ctx.user()?;
     let mut view = progress::preview(&state.db, course, user.id).await?;
     let st = match view.lesson(lesson.id) {
@@ -169,7 +197,9 @@ pub(crate) async fn preview_page(state: &AppState, ctx: &Ctx, course: &Course, l
                 open: true,
                 deadline: None,
                 submission: "none".into(),
-                has_quiz: !quiz::questions(&state.db, course.org_id, lesson.id).await?.is_empty(),
+                has_quiz: !quiz::questions(&state.db, course.org_id, lesson.id)
+                    .await?
+                    .is_empty(),
                 quiz_passed: false,
                 done: false,
                 passed: false,
@@ -181,7 +211,11 @@ pub(crate) async fn preview_page(state: &AppState, ctx: &Ctx, course: &Course, l
     lesson_page(state, ctx, course.clone(), view, st, true).await
 }
 
-pub async fn lesson(State(state): State<AppState>, ctx: Ctx, Path((course, lesson)): Path<(i64, i64)>) -> Result<Response, PageError> {
+pub async fn lesson(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path((course, lesson)): Path<(i64, i64)>,
+) -> Result<Response, PageError> {
     let user = ctx.user()?;
     let c = courses::find(&state.db, course).await?;
     let (view, st) = progress::open_lesson(&state.db, &c, user.id, lesson).await?;
@@ -189,7 +223,9 @@ pub async fn lesson(State(state): State<AppState>, ctx: Ctx, Path((course, lesso
 }
 
 fn back(course: i64, lesson: i64, anchor: &str) -> Response {
-    see_other(&format!("/cabinet/courses/{course}/lessons/{lesson}#{anchor}"))
+    see_other(&format!(
+        "/cabinet/courses/{course}/lessons/{lesson}#{anchor}"
+    ))
 }
 
 #[derive(Deserialize, Default)]
@@ -293,7 +329,13 @@ struct CertificatePage {
     errors: FormErrors,
 }
 
-async fn certificate_page(state: &AppState, ctx: &Ctx, course: i64, form: Option<RecipientInput>, errors: FormErrors) -> Result<Response, PageError> {
+async fn certificate_page(
+    state: &AppState,
+    ctx: &Ctx,
+    course: i64,
+    form: Option<RecipientInput>,
+    errors: FormErrors,
+) -> Result<Response, PageError> {
     let user = ctx.user()?;
     let c = courses::find(&state.db, course).await?;
     tabys_learning::access::check(&state.db, &c, user.id).await?;
@@ -324,7 +366,11 @@ async fn certificate_page(state: &AppState, ctx: &Ctx, course: i64, form: Option
     })
 }
 
-pub async fn certificate(State(state): State<AppState>, ctx: Ctx, Path(course): Path<i64>) -> Result<Response, PageError> {
+pub async fn certificate(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(course): Path<i64>,
+) -> Result<Response, PageError> {
     certificate_page(&state, &ctx, course, None, FormErrors::default()).await
 }
 
@@ -340,7 +386,14 @@ pub async fn save_recipient(
     match certificates::save_recipient(&state.db, c.org_id, user.id, &form).await {
         Ok(()) => Ok(see_other(&format!("/cabinet/courses/{course}/certificate"))),
         Err(Error::Invalid(fields)) => {
-            certificate_page(&state, &ctx, course, Some(form), FormErrors::new(ctx.tr, fields)).await
+            certificate_page(
+                &state,
+                &ctx,
+                course,
+                Some(form),
+                FormErrors::new(ctx.tr, fields),
+            )
+            .await
         }
         Err(e) => Err(PageError(e)),
     }
@@ -348,10 +401,17 @@ pub async fn save_recipient(
 
 /// The full address of a certificate's verification page.
 pub(crate) fn verify_link(state: &AppState, number: &str) -> String {
-    format!("{}/certificates/{number}", state.billing.public_url.trim_end_matches('/'))
+    format!(
+        "{}/certificates/{number}",
+        state.billing.public_url.trim_end_matches('/')
+    )
 }
 
-pub async fn certificate_pdf(State(state): State<AppState>, ctx: Ctx, Path(course): Path<i64>) -> Result<Response, PageError> {
+pub async fn certificate_pdf(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(course): Path<i64>,
+) -> Result<Response, PageError> {
     let user = ctx.user()?;
     let c = courses::find(&state.db, course).await?;
     let cert = certificates::for_student(&state.db, c.id, user.id)
@@ -384,7 +444,11 @@ struct VerifyPage {
     issuer: String,
 }
 
-pub async fn verify(State(state): State<AppState>, ctx: Ctx, Path(number): Path<String>) -> Result<Response, PageError> {
+pub async fn verify(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(number): Path<String>,
+) -> Result<Response, PageError> {
     let cert = certificates::by_number(&state.db, &number).await?;
     let course = courses::get(&state.db, cert.org_id, cert.course_id).await?;
     let org = organizers::get(&state.db, cert.org_id).await?;
