@@ -1,8 +1,10 @@
 //! `tabys`: one binary for the whole platform.
 
 mod bench;
+mod bench_lesson;
 mod config;
 mod demo;
+mod demo_learning;
 mod money;
 
 use std::net::SocketAddr;
