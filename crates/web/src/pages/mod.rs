@@ -6,6 +6,7 @@ mod admin;
 mod auth;
 pub(crate) mod billing;
 pub(crate) mod cabinet;
+mod files;
 pub mod layout;
 pub(crate) mod learning;
 mod learning_school;
@@ -31,6 +32,7 @@ pub fn router() -> Router<AppState> {
         .merge(offers::router())
         .merge(billing::router())
         .merge(learning::router())
+        .merge(files::router())
         .fallback(not_found)
 }
 
