@@ -17,6 +17,7 @@ pub mod certificates;
 pub mod courses;
 pub mod discussion;
 pub mod markup;
+pub mod media;
 pub mod progress;
 pub mod quiz;
 

@@ -160,7 +160,9 @@ async fn drive(db: &Db, args: &LessonArgs) -> anyhow::Result<String> {
     db.migrate().await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
-    let state = tabys_web::AppState::new(db.clone(), tabys_web::WebConfig::default());
+    // The lessons have no files; the folder is only named.
+    let files = tabys_files::Files::new(std::env::temp_dir().join("tabys-bench-files"), [0; 32]);
+    let state = tabys_web::AppState::new(db.clone(), tabys_web::WebConfig::default(), files);
     let app = tabys_web::app(state);
     tokio::spawn(async move {
         let _ = axum::serve(listener, app.into_make_service()).await;

@@ -611,3 +611,76 @@ async fn seller(app: &TestApp, op: &Client, slug: &str) -> anyhow::Result<(Clien
     )?;
     Ok((owner, org))
 }
+
+/// The smallest MP4 header a sniffer recognises, padded to a few KB.
+fn mp4() -> Vec<u8> {
+    let mut v = vec![
+        0, 0, 0, 0x18, b'f', b't', b'y', b'p', b'i', b's', b'o', b'm', 0, 0, 2, 0,
+    ];
+    v.extend_from_slice(b"isomiso2avc1mp41");
+    v.resize(4096, 7);
+    v
+}
+
+db_test! {
+    async fn lesson_video_is_served_with_ranges_only_through_a_link_signed_for_the_student(app: TestApp) {
+        let (owner, org) = app.organizer("owner@lessbek.kz", "lessbek").await?;
+        let c = course(&owner, org, &[]).await?;
+        let l = lesson(&app, &owner, org, c, "Видеосабақ", &[]).await?;
+        publish(&owner, org, c).await?;
+        let upload = format!("/org/{org}/courses/{c}/lessons/{l}/upload");
+        // Wrong type: refused by content, whatever the name says; nothing attached.
+        let r = owner.upload(&upload, &[], "lesson.mp4", b"\x7fELF\x02\x01\x01 not a video at all").await?;
+        ensure!(r.status == StatusCode::UNPROCESSABLE_ENTITY, "{} {}", r.status, r.text);
+        ensure!(count(&app, "SELECT COUNT(*) FROM lesson_files").await? == 0);
+        redirected(&owner.upload(&upload, &[], "lesson.mp4", &mp4()).await?, "upload")?;
+        ensure!(count(&app, "SELECT COUNT(*) FROM lesson_files").await? == 1);
+        let s = student(&app, &owner, org, c, "student@example.kz").await?;
+        let page = s.get(&format!("/cabinet/courses/{c}/lessons/{l}")).await?;
+        ensure!(page.text.contains("data-media-kind=\"video\"") && page.text.contains("student@example.kz"), "{}", page.text);
+        let src = page.text.split("src=\"/files/").nth(1).and_then(|t| t.split('"').next()).context("video link")?.to_string();
+        let link = format!("/files/{src}");
+        let part = s.get_with(&link, &[("range", "bytes=0-99")]).await?;
+        ensure!(part.status == StatusCode::PARTIAL_CONTENT, "{}", part.status);
+        // The link is the student's alone: another person, or nobody, gets nothing.
+        let other = app.person("other@example.kz", "Басқа").await?;
+        ensure!(other.get(&link).await?.status == StatusCode::NOT_FOUND);
+        ensure!(app.client()?.get(&link).await?.status != StatusCode::OK);
+        // Without access to the course there is no page and so no link.
+        refused(&other.get(&format!("/cabinet/courses/{c}/lessons/{l}")).await?, StatusCode::CONFLICT, "course-no-access")?;
+        // After it expires the link is refused.
+        app.clock.advance_seconds(20 * 60);
+        let s = login(&app, "student@example.kz").await?;
+        ensure!(s.get(&link).await?.status != StatusCode::OK, "an expired link still works");
+        // A curator may not upload; another school gets "not found".
+        add_staff(&owner, org, "curator@lessbek.kz", "curator").await?;
+        let curator = login(&app, "curator@lessbek.kz").await?;
+        ensure!(curator.upload(&upload, &[], "x.mp4", &mp4()).await?.status == StatusCode::FORBIDDEN);
+        let (other_owner, _) = app.organizer("owner@other.kz", "other").await?;
+        ensure!(other_owner.upload(&upload, &[], "x.mp4", &mp4()).await?.status == StatusCode::NOT_FOUND);
+        ensure!(count(&app, "SELECT COUNT(*) FROM lesson_files").await? == 1);
+        Ok(())
+    }
+}
+
+db_test! {
+    async fn an_upload_past_the_plans_storage_is_refused_with_a_clear_message(app: TestApp) {
+        let (owner, org) = app.organizer("owner@lessbek.kz", "lessbek").await?;
+        let c = course(&owner, org, &[]).await?;
+        let l = lesson(&app, &owner, org, c, "Видеосабақ", &[]).await?;
+        // The school's library already fills the plan's storage but for 1 KB.
+        let quota = tabys_billing::plans::limits(&app.db, tabys_core::ids::OrgId(org)).await?.storage_bytes;
+        let mut tx = app.db.begin().await?;
+        sqlx::query("INSERT INTO files (org_id, purpose, name, content_type, size, sha256, storage_key, created_at) VALUES ($1, 'media', 'old.mp4', 'video/mp4', $2, 'x', 'old-key', 0)")
+            .bind(org)
+            .bind(quota - 1024)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        let r = owner.upload(&format!("/org/{org}/courses/{c}/lessons/{l}/upload"), &[], "lesson.mp4", &mp4()).await?;
+        refused(&r, StatusCode::UNPROCESSABLE_ENTITY, "storage-limit")?;
+        ensure!(count(&app, "SELECT COUNT(*) FROM lesson_files").await? == 0);
+        ensure!(count(&app, "SELECT COUNT(*) FROM files").await? == 1);
+        Ok(())
+    }
+}

@@ -65,7 +65,15 @@ const MONEY_PAGES: [(&str, &str); 18] = [
 ];
 
 /// The course pages of an organizer (the learning capability).
-const LEARNING_PAGES: [(&str, &str); 33] = [
+const LEARNING_PAGES: [(&str, &str); 35] = [
+    (
+        "POST",
+        "/org/{org}/courses/{course}/lessons/{lesson}/upload",
+    ),
+    (
+        "POST",
+        "/org/{org}/courses/{course}/lessons/{lesson}/files/{file}/remove",
+    ),
     ("GET", "/org/{org}/courses"),
     ("POST", "/org/{org}/courses"),
     ("GET", "/org/{org}/courses/{course}"),
@@ -514,7 +522,6 @@ fn fill(pattern: &str, ids: Ids) -> anyhow::Result<String> {
         .replace("{submission}", "1")
         .replace("{post}", "1")
         .replace("{certificate}", "1")
-
         .replace("{file}", "1");
     ensure!(
         !path.contains('{'),

@@ -196,3 +196,13 @@ CREATE TABLE certificates (
     UNIQUE (course_id, student_id)
 );
 CREATE INDEX certificates_org ON certificates(org_id, status);
+
+-- Files of a lesson (video, audio, pictures, documents), kept by the files
+-- capability and shown to students through links signed for each of them.
+CREATE TABLE lesson_files (
+    org_id BIGINT NOT NULL REFERENCES organizers(id),
+    lesson_id BIGINT NOT NULL REFERENCES lessons(id),
+    file_id BIGINT NOT NULL REFERENCES files(id),
+    created_at BIGINT NOT NULL,
+    PRIMARY KEY (lesson_id, file_id)
+);

@@ -196,3 +196,13 @@ CREATE TABLE certificates (
     UNIQUE (course_id, student_id)
 );
 CREATE INDEX certificates_org ON certificates(org_id, status);
+
+-- Files of a lesson (video, audio, pictures, documents), kept by the files
+-- capability and shown to students through links signed for each of them.
+CREATE TABLE lesson_files (
+    org_id INTEGER NOT NULL REFERENCES organizers(id),
+    lesson_id INTEGER NOT NULL REFERENCES lessons(id),
+    file_id INTEGER NOT NULL REFERENCES files(id),
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (lesson_id, file_id)
+);

@@ -68,6 +68,14 @@ pub fn router() -> Router<AppState> {
             get(school::preview),
         )
         .route(
+            "/org/{org}/courses/{course}/lessons/{lesson}/upload",
+            post(school::upload_media),
+        )
+        .route(
+            "/org/{org}/courses/{course}/lessons/{lesson}/files/{file}/remove",
+            post(school::remove_media),
+        )
+        .route(
             "/org/{org}/courses/{course}/students",
             get(school::students).post(school::grant),
         )

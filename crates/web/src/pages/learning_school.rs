@@ -1,8 +1,8 @@
 //! The school's side: builder, students, curators, analytics, certificates.
 
 use askama::Template;
-use axum::extract::{Path, State};
-use axum::http::{StatusCode, header};
+use axum::extract::{Multipart, Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use tabys_accounts::members::{self, Member, Role};
@@ -10,12 +10,13 @@ use tabys_accounts::organizers::{self, Organizer};
 use tabys_billing::products::{self, Product};
 use tabys_core::Error;
 use tabys_core::ids::{OrgId, UserId};
+use tabys_files::StoredFile;
 use tabys_learning::analytics::{self, Report};
 use tabys_learning::assignments::{self, Comment, Submission, Waiting};
 use tabys_learning::certificates::{self, Certificate};
 use tabys_learning::courses::{self, Course, CourseInput, Lesson, LessonInput, Module};
 use tabys_learning::quiz::{self, Question, QuestionInput};
-use tabys_learning::{access, discussion, markup, progress};
+use tabys_learning::{access, discussion, markup, media, progress};
 
 use super::learning::staff;
 use crate::AppState;
@@ -263,6 +264,7 @@ struct LessonEditor {
     lesson: Lesson,
     modules: Vec<Module>,
     questions: Vec<Question>,
+    files: Vec<StoredFile>,
     form: LessonInput,
     errors: FormErrors,
     drips: [&'static str; 4],
@@ -285,6 +287,7 @@ async fn editor_page(
         course: courses::get(&state.db, org, course).await?,
         modules: courses::modules(&state.db, org, course).await?,
         questions: quiz::questions(&state.db, org, lesson).await?,
+        files: media::of_lesson(&state.db, org, lesson).await?,
         form: form.unwrap_or_else(|| LessonInput::from(&l)),
         lesson: l,
         errors,
@@ -401,6 +404,74 @@ pub async fn preview(
     let c = courses::get(&state.db, OrgId(org), course).await?;
     let l = lesson_of(&state, OrgId(org), course, lesson).await?;
     super::learning_student::preview_page(&state, &ctx, &c, l).await
+}
+
+/// Uploads a file into a lesson: stored by the files capability (type by
+/// content, size limit, the plan's storage, AT 3.2.3), then attached. The
+/// page's script asks for JSON to show the upload's progress; without it
+/// the form posts as usual.
+pub async fn upload_media(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path((org, course, lesson)): Path<(i64, i64, i64)>,
+    headers: HeaderMap,
+    form: Multipart,
+) -> Result<Response, PageError> {
+    staff(&state, &ctx, OrgId(org), true).await?;
+    lesson_of(&state, OrgId(org), course, lesson).await?;
+    let user = ctx.user()?.id;
+    let wants_json = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("application/json"));
+    let received = crate::files::receive(
+        &state,
+        &ctx,
+        &headers,
+        form,
+        OrgId(org),
+        Some(user),
+        tabys_files::MEDIA,
+    )
+    .await
+    .and_then(|r| r.file.ok_or_else(|| Error::invalid("file", "required")));
+    let file = match received {
+        Ok(f) => f,
+        Err(Error::Invalid(fields)) if wants_json => {
+            let message = fields
+                .first()
+                .map(|f| ctx.tr.err(f.code))
+                .unwrap_or_default();
+            return Ok((
+                StatusCode::UNPROCESSABLE_ENTITY,
+                axum::Json(serde_json::json!({ "error": { "message": message } })),
+            )
+                .into_response());
+        }
+        Err(e) => return Err(PageError(e)),
+    };
+    media::attach(&state.db, OrgId(org), lesson, file.id).await?;
+    if wants_json {
+        Ok(axum::Json(serde_json::json!({ "id": file.id, "name": file.name })).into_response())
+    } else {
+        Ok(see_other(&format!(
+            "/org/{org}/courses/{course}/lessons/{lesson}#media"
+        )))
+    }
+}
+
+pub async fn remove_media(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path((org, course, lesson, file)): Path<(i64, i64, i64, i64)>,
+    CsrfForm(_): CsrfForm<Empty>,
+) -> Result<Response, PageError> {
+    staff(&state, &ctx, OrgId(org), true).await?;
+    lesson_of(&state, OrgId(org), course, lesson).await?;
+    media::detach(&state.db, OrgId(org), lesson, file).await?;
+    Ok(see_other(&format!(
+        "/org/{org}/courses/{course}/lessons/{lesson}#media"
+    )))
 }
 
 // ------------------------------------------------------------------ students

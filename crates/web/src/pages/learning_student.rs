@@ -98,7 +98,21 @@ struct LessonPage {
     is_staff: bool,
     /// The answer form is shown: nothing handed in yet, or returned.
     can_submit: bool,
+    media: Vec<MediaLink>,
+    /// Who the materials are marked for (LZ-8): name and e-mail.
+    mark: String,
 }
+
+/// A lesson file as this viewer may open it now.
+pub(crate) struct MediaLink {
+    /// `video`, `audio`, `image` or `document`.
+    kind: &'static str,
+    name: String,
+    url: String,
+}
+
+/// How long a lesson file's link stays valid (LZ 11.5, LZ-8).
+const MEDIA_LINK_SECONDS: i64 = 15 * 60;
 
 fn neighbours(view: &View, lesson: i64) -> (Option<i64>, Option<i64>) {
     let ids: Vec<i64> = view.lessons.iter().map(|l| l.lesson.id).collect();
@@ -155,9 +169,29 @@ async fn lesson_page(
         .await
         .is_ok_and(|r| r.is_staff());
     let can_submit = !preview && submission.as_ref().is_none_or(|s| s.status == "returned");
+    let until = now.plus_seconds(MEDIA_LINK_SECONDS);
+    let media = tabys_learning::media::of_lesson(&state.db, course.org_id, lesson.id)
+        .await?
+        .into_iter()
+        .map(|f| MediaLink {
+            kind: if f.is_video() {
+                "video"
+            } else if f.is_audio() {
+                "audio"
+            } else if f.is_image() {
+                "image"
+            } else {
+                "document"
+            },
+            url: format!("/files/{}", state.files.sign(f.id, user.id, until)),
+            name: f.name,
+        })
+        .collect();
     render(&LessonPage {
         l: Layout::new(ctx),
         can_submit,
+        media,
+        mark: format!("{} · {}", user.name, user.email),
         body: super::learning_school::lesson_html(&lesson),
         org_id: course.org_id.0,
         questions: quiz::questions(&state.db, course.org_id, lesson.id).await?,
