@@ -44,6 +44,12 @@ async function send(page, name) {
   return submit(page, page.locator(`form[data-form=${name}]`));
 }
 
+/** A few KB that begin like an MP4 file. */
+function mp4() {
+  const head = Buffer.from([0, 0, 0, 0x18, 0x66, 0x74, 0x79, 0x70, 0x69, 0x73, 0x6f, 0x6d, 0, 0, 2, 0]);
+  return Buffer.concat([head, Buffer.from('isomiso2avc1mp41'), Buffer.alloc(4096, 7)]);
+}
+
 function pdfText(bytes) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'tabys-cert-'));
   try {
@@ -83,6 +89,10 @@ scenario('a school sells a course; a student buys, studies with a curator, passe
   await school.fill('form[data-form=lesson] textarea[name=assignment]', 'Снимите три сторис и опишите их.');
   await school.fill('form[data-form=lesson] input[name=deadline_days]', '7');
   assert.equal(await send(school, 'lesson'), 303, 'saving lesson 1');
+  // The lesson's video, uploaded with the progress bar's script.
+  await school.setInputFiles('form[data-form=media] input[name=file]', { name: 'stories.mp4', mimeType: 'video/mp4', buffer: mp4() });
+  await follow(school, () => school.click('[data-action=upload-media]'));
+  assert.equal(await school.locator('[data-list=media] li').count(), 1, 'the video is in the lesson');
   await follow(school, () => school.click('[data-action=preview]'));
   assert.equal(await school.locator('[data-preview]').count(), 1);
   assert.match(await school.locator('[data-lesson-body]').innerHTML(), /&lt;b&gt;HTML/);
@@ -141,6 +151,12 @@ scenario('a school sells a course; a student buys, studies with a curator, passe
   // The student hands in the assignment.
   await follow(student, () => lessons.nth(0).locator('a').click());
   await snap(student, 'learning-lesson');
+  // The video plays through a link signed for this student, with byte ranges.
+  const src = await student.locator('[data-media-kind=video] video').getAttribute('src');
+  assert.match(src, /^\/files\//);
+  const part = await student.request.get(`${base}${src}`, { headers: { range: 'bytes=0-15' } });
+  assert.equal(part.status(), 206);
+  assert.match(await student.locator('[data-media-kind=video] [data-watermark]').innerText(), /customer@example\.kz/);
   await student.fill('form[data-form=submit] textarea[name=body]', 'Сторис 1: утро, сторис 2: кофе.');
   assert.equal(await send(student, 'submit'), 303, 'handing in');
   const lessonPath = pathOf(student);
