@@ -16,7 +16,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { follow, launchBrowser, login, pathOf, scenarios, snap, startServer, submit } from './harness.mjs';
+import { backend, follow, launchBrowser, login, pathOf, results, scenarios, snap, startServer, submit } from './harness.mjs';
 
 let base;
 let server;
@@ -205,6 +205,7 @@ scenario('a school sells a course; a student buys, studies with a curator, passe
   assert.equal(pdf.status(), 200);
   const body = await pdf.body();
   assert.equal(body.subarray(0, 5).toString(), '%PDF-');
+  writeFileSync(path.join(results, `learning-certificate-${backend}.pdf`), body);
   const words = pdfText(body);
   for (const expected of ['СЕРТИФИКАТ', 'Жанна Ерланқызы Сапарова', 'Сторис, которые продают', 'Lessbek Zapusk Academy', 'TBS-']) {
     assert.ok(words.includes(expected), `the PDF says ${expected}:\n${words}`);
