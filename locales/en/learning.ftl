@@ -240,3 +240,7 @@ learning-no-media = No files.
 learning-media-file = Video, audio, picture, presentation or PDF
 learning-upload = Upload
 learning-media-note = Course materials are open to you alone and marked with your name: they may not be recorded, copied or shared (offer clause 11.5). Links work for 15 minutes.
+learning-attachments = Attachments
+learning-attach-file = File for your answer (picture, PDF, document up to 25 MB)
+learning-attach = Attach
+err-submission-first = Hand in your text answer first, then attach files.

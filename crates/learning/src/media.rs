@@ -71,3 +71,47 @@ pub async fn of_lesson(db: &Db, org: OrgId, lesson: i64) -> Result<Vec<StoredFil
     }
     Ok(out)
 }
+
+/// Attaches a file the student uploaded to their own submission, while it
+/// is not yet accepted.
+pub async fn attach_to_submission(
+    db: &Db,
+    submission: &crate::assignments::Submission,
+    file: i64,
+) -> Result<()> {
+    if submission.status == "accepted" {
+        return Err(Error::Conflict("submission-already-accepted"));
+    }
+    let mut tx = db.begin().await?;
+    sqlx::query(
+        "INSERT INTO submission_files (org_id, submission_id, file_id, created_at) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(submission.org_id.0)
+    .bind(submission.id)
+    .bind(file)
+    .bind(db.now().0)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The files attached to a submission, oldest first.
+pub async fn of_submission(db: &Db, org: OrgId, submission: i64) -> Result<Vec<StoredFile>> {
+    let rows = sqlx::query(
+        "SELECT file_id FROM submission_files WHERE org_id = $1 AND submission_id = $2 ORDER BY created_at, file_id",
+    )
+    .bind(org.0)
+    .bind(submission)
+    .fetch_all(db.read())
+    .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        match tabys_files::get(db, org, r.try_get(0)?).await {
+            Ok(f) => out.push(f),
+            Err(Error::NotFound) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(out)
+}

@@ -684,3 +684,36 @@ db_test! {
         Ok(())
     }
 }
+
+db_test! {
+    async fn a_student_attaches_files_only_to_their_own_work_and_only_of_allowed_types(app: TestApp) {
+        let (owner, org) = app.organizer("owner@lessbek.kz", "lessbek").await?;
+        let c = course(&owner, org, &[]).await?;
+        let task = lesson(&app, &owner, org, c, "Тапсырма", &[("assignment", "Жоспар жіберіңіз")]).await?;
+        publish(&owner, org, c).await?;
+        let s = student(&app, &owner, org, c, "student@example.kz").await?;
+        let upload = format!("/cabinet/courses/{c}/lessons/{task}/upload");
+        let pdf = b"%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n";
+        // Nothing handed in yet: no place for a file.
+        refused(&s.upload(&upload, &[], "plan.pdf", pdf).await?, StatusCode::CONFLICT, "submission-first")?;
+        redirected(&s.post_form(&format!("/cabinet/courses/{c}/lessons/{task}/submit"), &[("body", "Жоспар тіркемеде")]).await?, "submit")?;
+        // A program is not a document, whatever its name.
+        let r = s.upload(&upload, &[], "plan.pdf", b"MZ\x90\x00 an executable").await?;
+        ensure!(r.status == StatusCode::UNPROCESSABLE_ENTITY, "{} {}", r.status, r.text);
+        redirected(&s.upload(&upload, &[], "plan.pdf", pdf).await?, "attach")?;
+        ensure!(count(&app, "SELECT COUNT(*) FROM submission_files").await? == 1);
+        // The owner opens it through a link signed for them.
+        let sid = user_id(&app, "student@example.kz").await?;
+        let sub = submission_id(&app, task, sid).await?;
+        let page = owner.get(&format!("/org/{org}/learning/submissions/{sub}")).await?;
+        let href = page.text.split("data-list=\"attachments\"><li><a href=\"").nth(1).and_then(|t| t.split('"').next()).context("attachment link")?.to_string();
+        let file = owner.get(&href).await?;
+        ensure!(file.status == StatusCode::OK && file.text.starts_with("%PDF"), "{}", file.status);
+        // Another student of the course can neither attach to it nor open the owner's link.
+        let other = student(&app, &owner, org, c, "other@example.kz").await?;
+        refused(&other.upload(&upload, &[], "x.pdf", pdf).await?, StatusCode::CONFLICT, "submission-first")?;
+        ensure!(other.get(&href).await?.status == StatusCode::NOT_FOUND);
+        ensure!(count(&app, "SELECT COUNT(*) FROM submission_files").await? == 1);
+        Ok(())
+    }
+}

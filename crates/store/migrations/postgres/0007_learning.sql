@@ -206,3 +206,12 @@ CREATE TABLE lesson_files (
     created_at BIGINT NOT NULL,
     PRIMARY KEY (lesson_id, file_id)
 );
+
+-- Files a student attached to a submission.
+CREATE TABLE submission_files (
+    org_id BIGINT NOT NULL REFERENCES organizers(id),
+    submission_id BIGINT NOT NULL REFERENCES submissions(id),
+    file_id BIGINT NOT NULL REFERENCES files(id),
+    created_at BIGINT NOT NULL,
+    PRIMARY KEY (submission_id, file_id)
+);

@@ -206,3 +206,12 @@ CREATE TABLE lesson_files (
     created_at INTEGER NOT NULL,
     PRIMARY KEY (lesson_id, file_id)
 );
+
+-- Files a student attached to a submission.
+CREATE TABLE submission_files (
+    org_id INTEGER NOT NULL REFERENCES organizers(id),
+    submission_id INTEGER NOT NULL REFERENCES submissions(id),
+    file_id INTEGER NOT NULL REFERENCES files(id),
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (submission_id, file_id)
+);

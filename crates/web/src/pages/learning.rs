@@ -155,6 +155,10 @@ pub fn router() -> Router<AppState> {
             post(student::comment),
         )
         .route(
+            "/cabinet/courses/{course}/lessons/{lesson}/upload",
+            post(student::attach),
+        )
+        .route(
             "/cabinet/courses/{course}/lessons/{lesson}/quiz",
             post(student::start_quiz),
         )
@@ -194,6 +198,30 @@ pub(crate) async fn staff(
         return Err(PageError(Error::Forbidden));
     }
     Ok(role)
+}
+
+/// A stored file as one viewer may open it now: a link signed for them.
+pub(crate) struct FileLink {
+    pub name: String,
+    pub url: String,
+}
+
+/// How long a link to a submission's file stays valid.
+const FILE_LINK_SECONDS: i64 = 15 * 60;
+
+pub(crate) fn file_links(
+    state: &AppState,
+    viewer: tabys_core::ids::UserId,
+    files: Vec<tabys_files::StoredFile>,
+) -> Vec<FileLink> {
+    let until = state.db.now().plus_seconds(FILE_LINK_SECONDS);
+    files
+        .into_iter()
+        .map(|f| FileLink {
+            url: format!("/files/{}", state.files.sign(f.id, viewer, until)),
+            name: f.name,
+        })
+        .collect()
 }
 
 /// One lesson as a template shows it.

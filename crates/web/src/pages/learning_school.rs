@@ -839,6 +839,7 @@ struct SubmissionPage {
     lesson: Lesson,
     student: String,
     comments: Vec<Comment>,
+    attachments: Vec<super::learning::FileLink>,
 }
 
 pub async fn submission(
@@ -847,8 +848,15 @@ pub async fn submission(
     Path((org, id)): Path<(i64, i64)>,
 ) -> Result<Response, PageError> {
     let role = staff(&state, &ctx, OrgId(org), false).await?;
-    let s = assignments::for_staff(&state.db, OrgId(org), role, ctx.user()?.id, id).await?;
+    let user = ctx.user()?.id;
+    let s = assignments::for_staff(&state.db, OrgId(org), role, user, id).await?;
+    let attachments = super::learning::file_links(
+        &state,
+        user,
+        media::of_submission(&state.db, OrgId(org), s.id).await?,
+    );
     render(&SubmissionPage {
+        attachments,
         l: Layout::new(&ctx),
         org: organizers::get(&state.db, OrgId(org)).await?,
         course: courses::get(&state.db, OrgId(org), s.course_id).await?,

@@ -4,8 +4,8 @@
 use std::collections::HashMap;
 
 use askama::Template;
-use axum::extract::{Path, State};
-use axum::http::header;
+use axum::extract::{Multipart, Path, State};
+use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use tabys_accounts::members;
@@ -20,7 +20,7 @@ use tabys_learning::discussion::{self, Post};
 use tabys_learning::progress::{self, LessonState, View};
 use tabys_learning::quiz::{self, Attempt, Question};
 
-use super::learning::{LessonCard, cards};
+use super::learning::{FileLink, LessonCard, cards, file_links};
 use crate::AppState;
 use crate::ctx::{CsrfForm, Ctx};
 use crate::error::PageError;
@@ -87,6 +87,7 @@ struct LessonPage {
     org_id: i64,
     submission: Option<Submission>,
     comments: Vec<Comment>,
+    attachments: Vec<FileLink>,
     questions: Vec<Question>,
     attempts: Vec<Attempt>,
     running: Option<Attempt>,
@@ -141,9 +142,16 @@ async fn lesson_page(
     } else {
         assignments::mine(&state.db, lesson.id, user.id).await?
     };
-    let comments = match &submission {
-        Some(s) => assignments::comments(&state.db, s.id).await?,
-        None => Vec::new(),
+    let (comments, attachments) = match &submission {
+        Some(s) => (
+            assignments::comments(&state.db, s.id).await?,
+            file_links(
+                state,
+                user.id,
+                tabys_learning::media::of_submission(&state.db, course.org_id, s.id).await?,
+            ),
+        ),
+        None => (Vec::new(), Vec::new()),
     };
     let attempts = if preview {
         Vec::new()
@@ -202,6 +210,7 @@ async fn lesson_page(
         preview,
         submission,
         comments,
+        attachments,
         attempts,
         running,
         ends_at,
@@ -305,6 +314,41 @@ pub async fn comment(
         .await?
         .ok_or(Error::NotFound)?;
     assignments::comment(&state.db, &s, user.id, &form.body).await?;
+    Ok(back(course, lesson, "assignment"))
+}
+
+/// The student attaches a file (a picture or a document) to their own
+/// submission; type and size are checked by content, and it counts against
+/// the school's storage.
+pub async fn attach(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path((course, lesson)): Path<(i64, i64)>,
+    headers: HeaderMap,
+    form: Multipart,
+) -> Result<Response, PageError> {
+    let user = ctx.user()?;
+    let c = courses::find(&state.db, course).await?;
+    progress::open_lesson(&state.db, &c, user.id, lesson).await?;
+    let s = assignments::mine(&state.db, lesson, user.id)
+        .await?
+        .ok_or(Error::Conflict("submission-first"))?;
+    if s.status == "accepted" {
+        return Err(PageError(Error::Conflict("submission-already-accepted")));
+    }
+    let file = crate::files::receive(
+        &state,
+        &ctx,
+        &headers,
+        form,
+        c.org_id,
+        Some(user.id),
+        tabys_files::ATTACHMENT,
+    )
+    .await?
+    .file
+    .ok_or_else(|| Error::invalid("file", "required"))?;
+    tabys_learning::media::attach_to_submission(&state.db, &s, file.id).await?;
     Ok(back(course, lesson, "assignment"))
 }
 
