@@ -34,6 +34,7 @@ const MIGRATIONS: &[Migration] = migrations![
     4 "0004_billing",
     5 "0005_files",
     6 "0006_notify_delivery",
+    7 "0007_learning",
 ];
 
 fn checksum(sql: &str) -> String {

@@ -31,6 +31,10 @@ use tabys_store::Db;
 pub enum BenchTask {
     /// The card checkout under load.
     Checkout(CheckoutArgs),
+    /// Lesson pages under concurrent signed-in students.
+    Lesson(crate::bench_lesson::LessonArgs),
+    /// Certificate PDFs rendered per second.
+    Certificate(crate::bench_lesson::CertificateArgs),
 }
 
 #[derive(clap::Args)]
@@ -56,11 +60,15 @@ pub struct CheckoutArgs {
 pub async fn run(task: BenchTask) -> anyhow::Result<()> {
     match task {
         BenchTask::Checkout(args) => checkout(args).await,
+        BenchTask::Lesson(args) => crate::bench_lesson::lesson(args).await,
+        BenchTask::Certificate(args) => crate::bench_lesson::certificate(args).await,
     }
 }
 
 /// A fresh database for the run, and how to remove it afterwards.
-async fn fresh_db(args: &CheckoutArgs) -> anyhow::Result<(Db, Box<dyn FnOnce() + Send>)> {
+pub(crate) async fn fresh_db(
+    args: &CheckoutArgs,
+) -> anyhow::Result<(Db, Box<dyn FnOnce() + Send>)> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let suffix = tabys_store::token::random_token()[..10].to_string();
     match args.db.as_str() {

@@ -1,9 +1,11 @@
 //! `tabys`: one binary for the whole platform.
 
 mod bench;
+mod bench_lesson;
 mod config;
 mod demo;
 mod demo_notify;
+mod demo_learning;
 mod money;
 
 use std::net::SocketAddr;

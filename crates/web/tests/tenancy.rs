@@ -64,6 +64,84 @@ const MONEY_PAGES: [(&str, &str); 18] = [
     ("POST", "/org/{org}/sales/payouts/{payout}/done"),
 ];
 
+/// The course pages of an organizer (the learning capability).
+const LEARNING_PAGES: [(&str, &str); 35] = [
+    (
+        "POST",
+        "/org/{org}/courses/{course}/lessons/{lesson}/upload",
+    ),
+    (
+        "POST",
+        "/org/{org}/courses/{course}/lessons/{lesson}/files/{file}/remove",
+    ),
+    ("GET", "/org/{org}/courses"),
+    ("POST", "/org/{org}/courses"),
+    ("GET", "/org/{org}/courses/{course}"),
+    ("POST", "/org/{org}/courses/{course}"),
+    ("POST", "/org/{org}/courses/{course}/publish"),
+    ("POST", "/org/{org}/courses/{course}/modules"),
+    ("POST", "/org/{org}/courses/{course}/modules/{module}/move"),
+    ("POST", "/org/{org}/courses/{course}/lessons"),
+    ("GET", "/org/{org}/courses/{course}/lessons/{lesson}"),
+    ("POST", "/org/{org}/courses/{course}/lessons/{lesson}"),
+    ("POST", "/org/{org}/courses/{course}/lessons/{lesson}/move"),
+    (
+        "POST",
+        "/org/{org}/courses/{course}/lessons/{lesson}/publish",
+    ),
+    (
+        "POST",
+        "/org/{org}/courses/{course}/lessons/{lesson}/questions",
+    ),
+    (
+        "POST",
+        "/org/{org}/courses/{course}/lessons/{lesson}/questions/{question}/delete",
+    ),
+    (
+        "GET",
+        "/org/{org}/courses/{course}/lessons/{lesson}/preview",
+    ),
+    ("GET", "/org/{org}/courses/{course}/students"),
+    ("POST", "/org/{org}/courses/{course}/students"),
+    ("GET", "/org/{org}/courses/{course}/students/{student}"),
+    (
+        "POST",
+        "/org/{org}/courses/{course}/students/{student}/curator",
+    ),
+    (
+        "POST",
+        "/org/{org}/courses/{course}/students/{student}/block",
+    ),
+    (
+        "POST",
+        "/org/{org}/courses/{course}/students/{student}/unblock",
+    ),
+    (
+        "POST",
+        "/org/{org}/courses/{course}/students/{student}/revoke",
+    ),
+    (
+        "POST",
+        "/org/{org}/courses/{course}/students/{student}/override",
+    ),
+    ("POST", "/org/{org}/courses/{course}/groups"),
+    ("GET", "/org/{org}/courses/{course}/analytics"),
+    ("GET", "/org/{org}/courses/{course}/analytics.csv"),
+    ("GET", "/org/{org}/learning/queue"),
+    ("GET", "/org/{org}/learning/submissions/{submission}"),
+    ("POST", "/org/{org}/learning/submissions/{submission}"),
+    (
+        "POST",
+        "/org/{org}/learning/submissions/{submission}/comment",
+    ),
+    ("POST", "/org/{org}/learning/posts/{post}/delete"),
+    ("GET", "/org/{org}/learning/certificates"),
+    (
+        "POST",
+        "/org/{org}/learning/certificates/{certificate}/clarify",
+    ),
+];
+
 /// The file library's pages; their behaviour for their own organizer is
 /// proven in `tests/files.rs`.
 const FILE_PAGES: [(&str, &str); 4] = [
@@ -449,7 +527,7 @@ async fn snapshot(w: &World, app: &TestApp) -> anyhow::Result<Snapshot> {
 /// A route pattern with the ids of one organizer filled in.
 fn fill(pattern: &str, ids: Ids) -> anyhow::Result<String> {
     // On a customer's page the person is a customer, elsewhere a staff member.
-    let user = if pattern.contains("/customers/") {
+    let user = if pattern.contains("/customers/") || pattern.contains("{student}") {
         ids.customer
     } else {
         ids.user
@@ -467,9 +545,18 @@ fn fill(pattern: &str, ids: Ids) -> anyhow::Result<String> {
         .replace("{act}", "1")
         .replace("{invoice}", "1")
         .replace("{payout}", "1")
-        .replace("{file}", "1")
         .replace("{thread}", "1")
-        .replace("{message}", "1");
+        .replace("{message}", "1")
+        // Course records: the organizer in the path is refused first too.
+        .replace("{student}", &user.to_string())
+        .replace("{course}", "1")
+        .replace("{module}", "1")
+        .replace("{lesson}", "1")
+        .replace("{question}", "1")
+        .replace("{submission}", "1")
+        .replace("{post}", "1")
+        .replace("{certificate}", "1")
+        .replace("{file}", "1");
     ensure!(
         !path.contains('{'),
         "{pattern} has a path parameter the tenancy matrix does not know; teach `fill` which id of another organizer to put there"
@@ -529,6 +616,8 @@ fn page_form(
         ],
         // The other money forms read with every field defaulted.
         ("POST", p) if MONEY_PAGES.contains(&("POST", p)) => Vec::new(),
+        // So do the course forms.
+        ("POST", p) if LEARNING_PAGES.contains(&("POST", p)) => Vec::new(),
         // The upload sends its own multipart body (see `call_page`).
         ("POST", "/org/{org}/files/{file}/delete" | "/org/{org}/files/upload") => Vec::new(),
         ("POST", "/org/{org}/support/{thread}/upload") => Vec::new(),
@@ -659,7 +748,7 @@ db_test! {
         let w = world(&app).await?;
         let before = snapshot(&w, &app).await?;
         for (who, c) in [("A's owner", &w.owner_a), ("A's manager", &w.manager_a), ("A's customer", &w.customer)] {
-            for (m, pattern) in ORG_PAGES.iter().chain(MONEY_PAGES.iter()).chain(FILE_PAGES.iter()).chain(NOTIFY_PAGES.iter()).copied() {
+            for (m, pattern) in ORG_PAGES.iter().chain(MONEY_PAGES.iter()).chain(FILE_PAGES.iter()).chain(NOTIFY_PAGES.iter()).chain(LEARNING_PAGES.iter()).copied() {
                 let r = call_page(c, m, pattern, w.b_ids, "beta").await?;
                 error_page(&r, StatusCode::NOT_FOUND, "ru", "not-found")
                     .with_context(|| format!("{who}: {m} {pattern} on B"))?;
@@ -870,6 +959,7 @@ fn every_organizer_page_the_router_declares_is_in_the_matrix() -> anyhow::Result
             ORG_PAGES
                 .iter()
                 .chain(MONEY_PAGES.iter())
+                .chain(LEARNING_PAGES.iter())
                 .chain(FILE_PAGES.iter())
                 .chain(NOTIFY_PAGES.iter())
                 .any(|(_, p)| p == path),
@@ -879,6 +969,7 @@ fn every_organizer_page_the_router_declares_is_in_the_matrix() -> anyhow::Result
     for (_, p) in ORG_PAGES
         .iter()
         .chain(MONEY_PAGES.iter())
+        .chain(LEARNING_PAGES.iter())
         .chain(FILE_PAGES.iter())
         .chain(NOTIFY_PAGES.iter())
     {

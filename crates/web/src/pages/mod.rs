@@ -9,6 +9,9 @@ pub(crate) mod cabinet;
 mod files;
 pub mod layout;
 pub(crate) mod notify;
+pub(crate) mod learning;
+mod learning_school;
+mod learning_student;
 pub(crate) mod offers;
 mod org;
 
@@ -29,6 +32,7 @@ pub fn router() -> Router<AppState> {
         .merge(admin::router())
         .merge(offers::router())
         .merge(billing::router())
+        .merge(learning::router())
         .merge(files::router())
         .merge(notify::router())
         .fallback(not_found)
