@@ -1,8 +1,9 @@
 //! The notifications demo: a local post office (an SMTP sink and an SMSC
 //! stand-in with pages to read what arrived) that the demo's e-mail and
 //! SMS go to, a support person at Lessbek, a support thread between the
-//! demo customer and Lessbek, and Lessbek's SMS through the operator's
-//! account (charged to its balance). Loading twice adds nothing.
+//! demo customer and Lessbek whose answer reaches the customer by e-mail
+//! and by SMS, and Lessbek's SMS through the operator's account (charged
+//! to its balance). Loading twice adds nothing.
 
 use tabys_accounts::members::{self, NewStaff, Role};
 use tabys_accounts::organizers;
@@ -11,6 +12,7 @@ use tabys_core::email::Email;
 use tabys_core::locale::Locale;
 use tabys_core::phone::KzPhone;
 use tabys_delivery::config::Security;
+use tabys_notify::category::Category;
 use tabys_notify::prefs;
 use tabys_notify::settings::{self, SmsMode};
 use tabys_notify::support::{self, Desk, Viewer};
@@ -116,6 +118,18 @@ pub async fn load(db: &Db) -> anyhow::Result<()> {
         let phone =
             KzPhone::parse("+7 701 555 12 34").map_err(|e| anyhow::anyhow!("demo phone: {e}"))?;
         prefs::set_phone(db, customer.id, Some(&phone), db.now()).await?;
+        // The customer takes support answers by SMS too, so the demo's
+        // answer below goes out as an SMS charged to Lessbek.
+        prefs::set_channels(
+            db,
+            customer.id,
+            prefs::Channels {
+                category: Category::Events,
+                email: true,
+                sms: true,
+            },
+        )
+        .await?;
     }
     if support::of_author(db, customer.id).await?.is_empty() {
         let thread = support::open(

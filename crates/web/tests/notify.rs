@@ -282,3 +282,60 @@ db_test! {
         no_server_errors(&app).await
     }
 }
+
+/// The operator, signed in.
+async fn operator(app: &TestApp) -> anyhow::Result<Client> {
+    let mut tx = app.db.begin().await?;
+    let new = users::NewUser {
+        email: Email::parse("operator@tabys.kz").map_err(|e| anyhow::anyhow!("{e}"))?,
+        name: "Оператор".into(),
+        password: PASSWORD.into(),
+        locale: Locale::Ru,
+        adult_confirmed: true,
+    };
+    users::create(&mut tx, &app.db, new, true).await?;
+    tx.commit().await?;
+    sign_in(app, "operator@tabys.kz").await
+}
+
+db_test! {
+    async fn a_mailing_to_a_courses_students_reaches_only_those_with_access(app: TestApp) {
+        let op = operator(&app).await?;
+        let (owner, org) = app.organizer("owner@academy.kz", "academy").await?;
+        owner.post_form(&format!("/org/{org}/billing/module"), &[("comment", "courses")]).await?;
+        op.post_form(&format!("/admin/billing/modules/{org}"), &[("decision", "approve"), ("reasons", "")]).await?;
+        owner.post_form(&format!("/org/{org}/billing/module/enable"), &[("accept_terms", "1")]).await?;
+        let r = owner
+            .post_form(&format!("/org/{org}/products"), &[("kind", "course"), ("title", "SMM"), ("price", "1000"), ("refund_policy", "none"), ("access_days", "45")])
+            .await?;
+        ensure!(r.status == StatusCode::SEE_OTHER, "product: {} {}", r.status, r.text);
+        let course = tabys_billing::products::list(&app.db, OrgId(org), false).await?.first().map(|p| p.id).context("course")?;
+        let student = app.person("paid@example.kz", "Студент").await?;
+        let onlooker = app.person("free@example.kz", "Зритель").await?;
+        for c in [&student, &onlooker] {
+            c.post_form("/o/academy/join", &[("adult", "1")]).await?;
+        }
+        let r = student.post_form(&format!("/o/academy/products/{course}/order"), &[("plan", "full"), ("key", "mailing-order-1")]).await?;
+        let order: i64 = r.location.as_deref().and_then(|l| l.strip_prefix("/cabinet/orders/")).and_then(|s| s.parse().ok()).context("order")?;
+        let r = student.post_form(&format!("/cabinet/orders/{order}/pay"), &[("method", "card"), ("key", "mailing-pay-1")]).await?;
+        let link = r.location.context("gateway link")?;
+        let id = link.rsplit('/').next().context("link id")?.to_string();
+        app.fake.pay_link(&id, "4242 4242 4242 4242", false).await;
+        app.fake.settle(std::time::Duration::from_secs(10)).await;
+        let paid = user_id(&app, "paid@example.kz").await?;
+        ensure!(tabys_billing::entitlements::has_access(&app.db, OrgId(org), paid, course).await?, "the student has no access");
+        let r = owner
+            .post_form(&format!("/org/{org}/mailings"), &[("channel", "email"), ("segment", "product"), ("product_id", &course.to_string()), ("purpose", "info"), ("subject", "Урок 2 перенесён"), ("body", "Встречаемся в пятницу")])
+            .await?;
+        ensure!(r.status == StatusCode::SEE_OTHER, "{} {}", r.status, r.text);
+        app.run_jobs().await?;
+        ensure!(app.post.sink.to("paid@example.kz").iter().any(|m| m.subject() == "Урок 2 перенесён"), "the student got nothing");
+        ensure!(app.post.sink.to("free@example.kz").iter().all(|m| m.subject() != "Урок 2 перенесён"), "a customer without the course was mailed");
+        // Another organizer's product is not a segment here.
+        let r = owner
+            .post_form(&format!("/org/{org}/mailings"), &[("channel", "email"), ("segment", "product"), ("product_id", "999999"), ("purpose", "info"), ("subject", "x"), ("body", "y")])
+            .await?;
+        ensure!(r.status == StatusCode::NOT_FOUND, "{}", r.status);
+        no_server_errors(&app).await
+    }
+}
