@@ -31,6 +31,8 @@ use tabys_store::Db;
 pub enum BenchTask {
     /// The card checkout under load.
     Checkout(CheckoutArgs),
+    /// Booking attempts racing for the same slots.
+    Booking(crate::bench_booking::BookingArgs),
 }
 
 #[derive(clap::Args)]
@@ -56,14 +58,18 @@ pub struct CheckoutArgs {
 pub async fn run(task: BenchTask) -> anyhow::Result<()> {
     match task {
         BenchTask::Checkout(args) => checkout(args).await,
+        BenchTask::Booking(args) => crate::bench_booking::run(args).await,
     }
 }
 
 /// A fresh database for the run, and how to remove it afterwards.
-async fn fresh_db(args: &CheckoutArgs) -> anyhow::Result<(Db, Box<dyn FnOnce() + Send>)> {
+pub(crate) async fn fresh_db(
+    kind: &str,
+    pg_url: &str,
+) -> anyhow::Result<(Db, Box<dyn FnOnce() + Send>)> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let suffix = tabys_store::token::random_token()[..10].to_string();
-    match args.db.as_str() {
+    match kind {
         "sqlite" => {
             let dir = std::env::temp_dir().join(format!("tabys-bench-{suffix}"));
             std::fs::create_dir_all(&dir)?;
@@ -76,7 +82,7 @@ async fn fresh_db(args: &CheckoutArgs) -> anyhow::Result<(Db, Box<dyn FnOnce() +
         }
         "postgres" => {
             let schema = format!("bench_{suffix}");
-            let admin = Db::connect(&args.pg_url, clock.clone())
+            let admin = Db::connect(pg_url, clock.clone())
                 .await
                 .context("connecting to PostgreSQL")?;
             let mut tx = admin.begin().await?;
@@ -84,9 +90,9 @@ async fn fresh_db(args: &CheckoutArgs) -> anyhow::Result<(Db, Box<dyn FnOnce() +
                 .execute(&mut *tx)
                 .await?;
             tx.commit().await?;
-            let sep = if args.pg_url.contains('?') { '&' } else { '?' };
+            let sep = if pg_url.contains('?') { '&' } else { '?' };
             let db = Db::connect(
-                &format!("{}{sep}options=-c%20search_path%3D{schema}", args.pg_url),
+                &format!("{pg_url}{sep}options=-c%20search_path%3D{schema}"),
                 clock,
             )
             .await?;
@@ -121,7 +127,7 @@ fn email(s: &str) -> anyhow::Result<Email> {
 
 /// The shop: an organizer with the payment module on, a paid plan without a
 /// practical student limit, and a course at 1 000 ₸.
-async fn shop(db: &Db) -> anyhow::Result<(String, i64)> {
+pub(crate) async fn shop(db: &Db) -> anyhow::Result<(String, i64)> {
     let mut tx = db.begin().await?;
     let new = |e: &str, op| -> anyhow::Result<(NewUser, bool)> {
         Ok((
@@ -323,7 +329,7 @@ async fn one_checkout(
 }
 
 async fn checkout(args: CheckoutArgs) -> anyhow::Result<()> {
-    let (db, cleanup) = fresh_db(&args).await?;
+    let (db, cleanup) = fresh_db(&args.db, &args.pg_url).await?;
     let result = drive(&db, &args).await;
     db.close().await;
     cleanup();

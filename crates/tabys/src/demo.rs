@@ -497,5 +497,6 @@ pub async fn load_money(
         }
     }
     then.close().await;
+    crate::demo_bookings::load(db).await?;
     Ok(())
 }

@@ -1,8 +1,10 @@
 //! `tabys`: one binary for the whole platform.
 
 mod bench;
+mod bench_booking;
 mod config;
 mod demo;
+mod demo_bookings;
 mod money;
 
 use std::net::SocketAddr;
@@ -247,6 +249,7 @@ fn registry(settings: &Settings) -> tabys_store::jobs::Registry {
     let mut registry = tabys_store::jobs::Registry::default();
     tabys_offers::rights::register(&mut registry);
     tabys_billing::jobs::register(&mut registry, Arc::new(settings.billing.clone()));
+    tabys_bookings::register(&mut registry);
     registry
 }
 

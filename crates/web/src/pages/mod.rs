@@ -5,6 +5,7 @@
 mod admin;
 mod auth;
 pub(crate) mod billing;
+mod bookings;
 pub(crate) mod cabinet;
 pub mod layout;
 pub(crate) mod offers;
@@ -27,6 +28,7 @@ pub fn router() -> Router<AppState> {
         .merge(admin::router())
         .merge(offers::router())
         .merge(billing::router())
+        .merge(bookings::router())
         .fallback(not_found)
 }
 
