@@ -363,7 +363,11 @@ pub async fn book(
         )
     };
     let hold_until = now.plus_seconds(HOLD_MINUTES * 60);
-    let status = if product.is_some() { "held" } else { "confirmed" };
+    let status = if product.is_some() {
+        "held"
+    } else {
+        "confirmed"
+    };
     let mut tx = db.begin().await?;
     let row = sqlx::query(
         "INSERT INTO bookings (org_id, resource_id, user_id, unit, starts_at, ends_at, price, via, status, hold_until, created_at, updated_at)
@@ -502,9 +506,14 @@ pub async fn settle(db: &Db, id: i64) -> Result<Booking> {
         }
         "held" if b.hold_until.is_some_and(|t| now.0 >= t) => {
             let mut tx = db.begin().await?;
-            let status =
-                slot_orders::void_unpaid(&mut tx, db.dialect(), now, order_id, "booking hold ran out")
-                    .await?;
+            let status = slot_orders::void_unpaid(
+                &mut tx,
+                db.dialect(),
+                now,
+                order_id,
+                "booking hold ran out",
+            )
+            .await?;
             if status == "paid" {
                 if transition(&mut tx, now, b.id, "held", "confirmed").await? {
                     schedule_reminder(&mut tx, now, &b).await?;
@@ -563,9 +572,14 @@ pub async fn cancel(db: &Db, user: UserId, id: i64) -> Result<Booking> {
         "held" => {
             let mut tx = db.begin().await?;
             if let Some(order) = b.order_id {
-                let status =
-                    slot_orders::void_unpaid(&mut tx, db.dialect(), now, order, "booking cancelled")
-                        .await?;
+                let status = slot_orders::void_unpaid(
+                    &mut tx,
+                    db.dialect(),
+                    now,
+                    order,
+                    "booking cancelled",
+                )
+                .await?;
                 if status == "paid" {
                     // Paid a moment ago: cancel it as a paid booking.
                     drop(tx);
@@ -586,7 +600,9 @@ pub async fn cancel(db: &Db, user: UserId, id: i64) -> Result<Booking> {
             if let Some(order) = b.order_id {
                 let (_, p) = refund::preview_own(db, user, order).await?;
                 if p.refund.is_positive() {
-                    refunded = refund::request(db, user, order, "booking cancelled").await?.amount;
+                    refunded = refund::request(db, user, order, "booking cancelled")
+                        .await?
+                        .amount;
                 }
             }
             let mut tx = db.begin().await?;
@@ -674,7 +690,9 @@ pub async fn of_org(db: &Db, org: OrgId, f: &Filter) -> Result<Vec<Booking>> {
         match raw.trim() {
             "" => Ok(None),
             s => {
-                let d: Date = s.parse().map_err(|_| Error::invalid(field, "date-format"))?;
+                let d: Date = s
+                    .parse()
+                    .map_err(|_| Error::invalid(field, "date-format"))?;
                 let d = if next { d.tomorrow().unwrap_or(d) } else { d };
                 Ok(Some(resources::local_hour(d, 0)?.0))
             }
@@ -711,7 +729,9 @@ pub fn csv(list: &[Booking]) -> String {
     fn q(s: &str) -> String {
         format!("\"{}\"", s.replace('"', "\"\""))
     }
-    let mut out = String::from("id,resource,member,email,date,from,to,unit,price_tiyn,via,status,refunded_tiyn,order\r\n");
+    let mut out = String::from(
+        "id,resource,member,email,date,from,to,unit,price_tiyn,via,status,refunded_tiyn,order\r\n",
+    );
     for b in list {
         let (date, from, to) = b.local_span();
         out.push_str(&format!(
@@ -848,14 +868,38 @@ mod tests {
         // 2026-03-02 09:00 UTC = 14:00 Almaty, a Monday.
         let now = Timestamp(1_772_442_000_000);
         let r = room();
-        assert_eq!(code(span(&r, &req("2026-03-03", "10", "hour", "2"), now)), "ok");
-        assert_eq!(code(span(&r, &req("2026-03-02", "10", "hour", "1"), now)), "booking-in-past");
-        assert_eq!(code(span(&r, &req("2026-03-03", "8", "hour", "1"), now)), "booking-outside-hours");
-        assert_eq!(code(span(&r, &req("2026-03-03", "20", "hour", "2"), now)), "booking-outside-hours");
-        assert_eq!(code(span(&r, &req("2026-03-09", "10", "hour", "1"), now)), "booking-closed-day");
-        assert_eq!(code(span(&r, &req("2026-03-08", "10", "hour", "1"), now)), "booking-closed-day");
-        assert_eq!(code(span(&r, &req("2026-03-03", "10", "half-day", ""), now)), "booking-unit-not-offered");
-        assert_eq!(code(span(&r, &req("2026-03-03", "10", "week", ""), now)), "booking-unit-not-offered");
+        assert_eq!(
+            code(span(&r, &req("2026-03-03", "10", "hour", "2"), now)),
+            "ok"
+        );
+        assert_eq!(
+            code(span(&r, &req("2026-03-02", "10", "hour", "1"), now)),
+            "booking-in-past"
+        );
+        assert_eq!(
+            code(span(&r, &req("2026-03-03", "8", "hour", "1"), now)),
+            "booking-outside-hours"
+        );
+        assert_eq!(
+            code(span(&r, &req("2026-03-03", "20", "hour", "2"), now)),
+            "booking-outside-hours"
+        );
+        assert_eq!(
+            code(span(&r, &req("2026-03-09", "10", "hour", "1"), now)),
+            "booking-closed-day"
+        );
+        assert_eq!(
+            code(span(&r, &req("2026-03-08", "10", "hour", "1"), now)),
+            "booking-closed-day"
+        );
+        assert_eq!(
+            code(span(&r, &req("2026-03-03", "10", "half-day", ""), now)),
+            "booking-unit-not-offered"
+        );
+        assert_eq!(
+            code(span(&r, &req("2026-03-03", "10", "week", ""), now)),
+            "booking-unit-not-offered"
+        );
         let Ok(day) = span(&r, &req("2026-03-03", "", "day", ""), now) else {
             panic!("a day was refused");
         };

@@ -129,11 +129,21 @@ impl EventInput {
             Some(t) if t <= now => err("starts_at", "booking-in-past"),
             Some(_) => {}
         }
-        let hours = self.hours.trim().parse::<i64>().ok().filter(|h| (1..=72).contains(h));
+        let hours = self
+            .hours
+            .trim()
+            .parse::<i64>()
+            .ok()
+            .filter(|h| (1..=72).contains(h));
         if hours.is_none() {
             err("hours", "number-range");
         }
-        let capacity = self.capacity.trim().parse::<i64>().ok().filter(|c| (1..=100_000).contains(c));
+        let capacity = self
+            .capacity
+            .trim()
+            .parse::<i64>()
+            .ok()
+            .filter(|c| (1..=100_000).contains(c));
         if capacity.is_none() {
             err("capacity", "number-range");
         }
@@ -226,12 +236,14 @@ pub async fn create(db: &Db, org: OrgId, actor: UserId, e: NewEvent) -> Result<E
 }
 
 pub async fn get(db: &Db, org: OrgId, id: i64) -> Result<Event> {
-    let row = sqlx::query(&format!("SELECT {COLUMNS} {FROM} WHERE e.id = $1 AND e.org_id = $2"))
-        .bind(id)
-        .bind(org.0)
-        .fetch_optional(db.read())
-        .await?
-        .ok_or(Error::NotFound)?;
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS} {FROM} WHERE e.id = $1 AND e.org_id = $2"
+    ))
+    .bind(id)
+    .bind(org.0)
+    .fetch_optional(db.read())
+    .await?
+    .ok_or(Error::NotFound)?;
     from_row(&row)
 }
 
@@ -432,31 +444,37 @@ pub async fn ticket_own(db: &Db, user: UserId, id: i64) -> Result<Ticket> {
 }
 
 pub async fn tickets_of_user(db: &Db, user: UserId) -> Result<Vec<Ticket>> {
-    let rows = sqlx::query(&format!("{TICKET} WHERE t.user_id = $1 ORDER BY e.starts_at DESC, t.id DESC LIMIT 200"))
-        .bind(user.0)
-        .fetch_all(db.read())
-        .await?;
+    let rows = sqlx::query(&format!(
+        "{TICKET} WHERE t.user_id = $1 ORDER BY e.starts_at DESC, t.id DESC LIMIT 200"
+    ))
+    .bind(user.0)
+    .fetch_all(db.read())
+    .await?;
     rows.iter().map(ticket_from_row).collect()
 }
 
 /// Everyone registered or waiting, in order of registration.
 pub async fn attendees(db: &Db, org: OrgId, event_id: i64) -> Result<Vec<Ticket>> {
-    let rows = sqlx::query(&format!("{TICKET} WHERE t.org_id = $1 AND t.event_id = $2 ORDER BY t.id"))
-        .bind(org.0)
-        .bind(event_id)
-        .fetch_all(db.read())
-        .await?;
+    let rows = sqlx::query(&format!(
+        "{TICKET} WHERE t.org_id = $1 AND t.event_id = $2 ORDER BY t.id"
+    ))
+    .bind(org.0)
+    .bind(event_id)
+    .fetch_all(db.read())
+    .await?;
     rows.iter().map(ticket_from_row).collect()
 }
 
 async fn transition(tx: &mut Tx, now: Timestamp, id: i64, from: &str, to: &str) -> Result<bool> {
-    let done = sqlx::query("UPDATE event_tickets SET status = $1, updated_at = $2 WHERE id = $3 AND status = $4")
-        .bind(to)
-        .bind(now.0)
-        .bind(id)
-        .bind(from)
-        .execute(&mut **tx)
-        .await?;
+    let done = sqlx::query(
+        "UPDATE event_tickets SET status = $1, updated_at = $2 WHERE id = $3 AND status = $4",
+    )
+    .bind(to)
+    .bind(now.0)
+    .bind(id)
+    .bind(from)
+    .execute(&mut **tx)
+    .await?;
     Ok(done.rows_affected() == 1)
 }
 
@@ -465,23 +483,35 @@ async fn schedule_reminder(tx: &mut Tx, now: Timestamp, t: &Ticket) -> Result<()
     jobs::enqueue(
         tx,
         now,
-        NewJob::new(booking_jobs::REMINDER, serde_json::json!({ "ticket": t.id }))
-            .org(t.org_id)
-            .dedupe(format!("ticket-reminder:{}", t.id))
-            .at(at),
+        NewJob::new(
+            booking_jobs::REMINDER,
+            serde_json::json!({ "ticket": t.id }),
+        )
+        .org(t.org_id)
+        .dedupe(format!("ticket-reminder:{}", t.id))
+        .at(at),
     )
     .await?;
     Ok(())
 }
 
-async fn schedule_expiry(tx: &mut Tx, now: Timestamp, org: OrgId, id: i64, at: Timestamp) -> Result<()> {
+async fn schedule_expiry(
+    tx: &mut Tx,
+    now: Timestamp,
+    org: OrgId,
+    id: i64,
+    at: Timestamp,
+) -> Result<()> {
     jobs::enqueue(
         tx,
         now,
-        NewJob::new(booking_jobs::HOLD_EXPIRY, serde_json::json!({ "ticket": id }))
-            .org(org)
-            .dedupe(format!("ticket-hold:{id}:{}", at.0))
-            .at(at),
+        NewJob::new(
+            booking_jobs::HOLD_EXPIRY,
+            serde_json::json!({ "ticket": id }),
+        )
+        .org(org)
+        .dedupe(format!("ticket-hold:{id}:{}", at.0))
+        .at(at),
     )
     .await?;
     Ok(())
@@ -571,7 +601,10 @@ pub async fn register(
     if status == "held"
         && let Some(product) = &product
     {
-        attach_order(&mut tx, db, now, &event, &ty, product, user, id, hold_until, shown).await?;
+        attach_order(
+            &mut tx, db, now, &event, &ty, product, user, id, hold_until, shown,
+        )
+        .await?;
     }
     let t = ticket_tx(&mut tx, id).await?;
     if t.status == "confirmed" {
@@ -631,11 +664,13 @@ async fn free_place(tx: &mut Tx, db: &Db, now: Timestamp, event: &Event) -> Resu
     .fetch_optional(&mut **tx)
     .await?;
     let Some(next) = next else {
-        sqlx::query("UPDATE events SET taken = taken - 1, updated_at = $1 WHERE id = $2 AND taken > 0")
-            .bind(now.0)
-            .bind(event.id)
-            .execute(&mut **tx)
-            .await?;
+        sqlx::query(
+            "UPDATE events SET taken = taken - 1, updated_at = $1 WHERE id = $2 AND taken > 0",
+        )
+        .bind(now.0)
+        .bind(event.id)
+        .execute(&mut **tx)
+        .await?;
         return Ok(());
     };
     let id: i64 = next.try_get(0)?;
@@ -662,7 +697,10 @@ async fn free_place(tx: &mut Tx, db: &Db, now: Timestamp, event: &Event) -> Resu
                 wording: "waiting list".into(),
                 ..ShownOffer::default()
             };
-            attach_order(tx, db, now, event, &ty, product, t.user_id, id, hold_until, &shown).await?;
+            attach_order(
+                tx, db, now, event, &ty, product, t.user_id, id, hold_until, &shown,
+            )
+            .await?;
         }
         None => {
             transition(tx, now, id, "waiting", "confirmed").await?;
@@ -671,7 +709,10 @@ async fn free_place(tx: &mut Tx, db: &Db, now: Timestamp, event: &Event) -> Resu
     }
     let mut args = serde_json::Map::new();
     args.insert("title".into(), serde_json::json!(event.title));
-    args.insert("paid".into(), serde_json::json!(if product.is_some() { "yes" } else { "no" }));
+    args.insert(
+        "paid".into(),
+        serde_json::json!(if product.is_some() { "yes" } else { "no" }),
+    );
     tabys_notify::add(
         tx,
         now,
@@ -688,10 +729,12 @@ async fn free_place(tx: &mut Tx, db: &Db, now: Timestamp, event: &Event) -> Resu
 }
 
 async fn ticket_types_tx(tx: &mut Tx, event_id: i64) -> Result<Vec<TicketType>> {
-    let rows = sqlx::query("SELECT id, event_id, title, price, product_id FROM event_ticket_types WHERE event_id = $1")
-        .bind(event_id)
-        .fetch_all(&mut **tx)
-        .await?;
+    let rows = sqlx::query(
+        "SELECT id, event_id, title, price, product_id FROM event_ticket_types WHERE event_id = $1",
+    )
+    .bind(event_id)
+    .fetch_all(&mut **tx)
+    .await?;
     rows.iter().map(type_from_row).collect()
 }
 
@@ -716,8 +759,14 @@ pub async fn settle_ticket(db: &Db, id: i64) -> Result<Ticket> {
         }
         "held" if t.hold_until.is_some_and(|h| now.0 >= h) => {
             let mut tx = db.begin().await?;
-            let status =
-                slot_orders::void_unpaid(&mut tx, db.dialect(), now, order_id, "ticket hold ran out").await?;
+            let status = slot_orders::void_unpaid(
+                &mut tx,
+                db.dialect(),
+                now,
+                order_id,
+                "ticket hold ran out",
+            )
+            .await?;
             if status == "paid" {
                 if transition(&mut tx, now, t.id, "held", "confirmed").await? {
                     schedule_reminder(&mut tx, now, &t).await?;
@@ -781,7 +830,8 @@ pub async fn cancel_ticket(db: &Db, user: UserId, id: i64) -> Result<Ticket> {
             let mut tx = db.begin().await?;
             if let Some(order) = t.order_id {
                 let status =
-                    slot_orders::void_unpaid(&mut tx, db.dialect(), now, order, "ticket cancelled").await?;
+                    slot_orders::void_unpaid(&mut tx, db.dialect(), now, order, "ticket cancelled")
+                        .await?;
                 if status == "paid" {
                     return Err(Error::Conflict("order-changed"));
                 }
@@ -799,7 +849,9 @@ pub async fn cancel_ticket(db: &Db, user: UserId, id: i64) -> Result<Ticket> {
             if let Some(order) = t.order_id {
                 let (_, p) = refund::preview_own(db, user, order).await?;
                 if p.refund.is_positive() {
-                    refunded = refund::request(db, user, order, "ticket cancelled").await?.amount;
+                    refunded = refund::request(db, user, order, "ticket cancelled")
+                        .await?
+                        .amount;
                 }
             }
             let mut tx = db.begin().await?;
@@ -817,7 +869,13 @@ pub async fn cancel_ticket(db: &Db, user: UserId, id: i64) -> Result<Ticket> {
 /// Staff check a person in at the door by the code of their ticket's QR.
 /// A code of another event, one already used, or a ticket not (or no
 /// longer) valid is refused with its own error and nothing changes.
-pub async fn check_in(db: &Db, org: OrgId, staff: UserId, event_id: i64, code: &str) -> Result<Ticket> {
+pub async fn check_in(
+    db: &Db,
+    org: OrgId,
+    staff: UserId,
+    event_id: i64,
+    code: &str,
+) -> Result<Ticket> {
     let event = get(db, org, event_id).await?;
     let code = code.trim();
     let row = sqlx::query(&format!("{TICKET} WHERE t.code = $1"))
@@ -881,8 +939,14 @@ pub async fn remind(db: &Db, id: i64) -> Result<()> {
     let mut args = serde_json::Map::new();
     args.insert("title".into(), serde_json::json!(t.event_title));
     args.insert("date".into(), serde_json::json!(s.date().to_string()));
-    args.insert("from".into(), serde_json::json!(s.strftime("%H:%M").to_string()));
-    args.insert("to".into(), serde_json::json!(e.strftime("%H:%M").to_string()));
+    args.insert(
+        "from".into(),
+        serde_json::json!(s.strftime("%H:%M").to_string()),
+    );
+    args.insert(
+        "to".into(),
+        serde_json::json!(e.strftime("%H:%M").to_string()),
+    );
     let mut tx = db.begin().await?;
     tabys_notify::add(
         &mut tx,

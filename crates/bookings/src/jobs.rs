@@ -27,7 +27,10 @@ impl BookingJob {
             (HOLD_EXPIRY, None, Some(t)) => crate::events::expire_hold(db, t).await,
             (REMINDER, Some(b), _) => crate::bookings::remind(db, b).await,
             (REMINDER, None, Some(t)) => crate::events::remind(db, t).await,
-            (kind, _, _) => Err(Error::Internal(format!("bookings cannot run {kind} {}", job.payload))),
+            (kind, _, _) => Err(Error::Internal(format!(
+                "bookings cannot run {kind} {}",
+                job.payload
+            ))),
         }
     }
 }

@@ -323,7 +323,13 @@ impl ResourceInput {
         } else {
             1
         };
-        let capacity = number(&self.capacity, "capacity", 1..=1000, Some(seats), &mut errors);
+        let capacity = number(
+            &self.capacity,
+            "capacity",
+            1..=1000,
+            Some(seats),
+            &mut errors,
+        );
         let open_hour = number(&self.open_hour, "open_hour", 0..=23, None, &mut errors);
         let close_hour = number(&self.close_hour, "close_hour", 1..=24, None, &mut errors);
         if close_hour <= open_hour {
@@ -466,7 +472,8 @@ fn product_for(r: &NewResource) -> NewProduct {
         access_days: None,
         starts_at: None,
         // EX §6: more than 48 h before the start everything back, 24–48 h half kept, later nothing.
-        refund_policy: RefundPolicy::preset("tiers-48-24", Money::ZERO).unwrap_or(RefundPolicy::None),
+        refund_policy: RefundPolicy::preset("tiers-48-24", Money::ZERO)
+            .unwrap_or(RefundPolicy::None),
         allow_half: false,
         rest_due_days: None,
         recurring_months: None,
@@ -677,7 +684,10 @@ mod tests {
     #[test]
     fn a_resource_form_is_checked_field_by_field() {
         let r = input().parse().map_err(|e| e.to_string());
-        assert!(r.as_ref().is_ok_and(|r| r.seats == 20 && r.taxes_included), "{r:?}");
+        assert!(
+            r.as_ref().is_ok_and(|r| r.seats == 20 && r.taxes_included),
+            "{r:?}"
+        );
         let bad = ResourceInput {
             kind: "sofa".into(),
             open_hour: "20".into(),
@@ -691,7 +701,12 @@ mod tests {
             panic!("accepted a bad resource");
         };
         let codes: Vec<&str> = fields.iter().map(|f| f.code).collect();
-        for code in ["resource-kind-unknown", "resource-hours-order", "resource-weekdays", "resource-no-unit"] {
+        for code in [
+            "resource-kind-unknown",
+            "resource-hours-order",
+            "resource-weekdays",
+            "resource-no-unit",
+        ] {
             assert!(codes.contains(&code), "{codes:?} lacks {code}");
         }
     }
@@ -725,7 +740,10 @@ mod tests {
         assert!(r.is_closed("2026-03-08".parse()?));
         assert!(!r.is_closed("2026-03-10".parse()?));
         assert!(!r.is_closed("2026-03-14".parse()?), "Saturday is open");
-        let without = Resource { use_holidays: false, ..r };
+        let without = Resource {
+            use_holidays: false,
+            ..r
+        };
         assert!(!without.is_closed("2026-03-09".parse()?));
         Ok(())
     }

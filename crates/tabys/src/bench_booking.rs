@@ -152,7 +152,10 @@ async fn race(db: &tabys_store::Db, args: &BookingArgs) -> anyhow::Result<()> {
         live += n;
         oversold += (n - args.seats).max(0);
     }
-    ensure!(live == booked, "{booked} attempts succeeded but {live} bookings are live");
+    ensure!(
+        live == booked,
+        "{booked} attempts succeeded but {live} bookings are live"
+    );
     println!(
         "RESULT booking db={} attempts_per_s={:.0} booked={booked} capacity={} oversold={oversold}",
         args.db,

@@ -132,6 +132,13 @@ pub async fn load(db: &Db) -> anyhow::Result<()> {
         "Всем привет! Ищу дизайнера для лендинга, буду в open space в четверг.",
     )
     .await?;
-    community::comment(db, org.id, owner, post, "Добро пожаловать! В четверг здесь же встреча дизайнеров.").await?;
+    community::comment(
+        db,
+        org.id,
+        owner,
+        post,
+        "Добро пожаловать! В четверг здесь же встреча дизайнеров.",
+    )
+    .await?;
     Ok(())
 }

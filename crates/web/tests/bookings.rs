@@ -44,7 +44,11 @@ async fn login(app: &TestApp, email: &str) -> anyhow::Result<Client> {
     let r = c
         .post_form("/login", &[("email", email), ("password", PASSWORD)])
         .await?;
-    ensure!(r.status == StatusCode::SEE_OTHER, "login {email}: {}", r.status);
+    ensure!(
+        r.status == StatusCode::SEE_OTHER,
+        "login {email}: {}",
+        r.status
+    );
     Ok(c)
 }
 
@@ -64,20 +68,38 @@ async fn coworking(app: &TestApp) -> anyhow::Result<(Client, i64, UserId)> {
     let op = login(app, "operator@tabys.kz").await?;
     let (owner, org) = app.organizer("owner@exintra.kz", "exintra").await?;
     let r = owner
-        .post_form(&format!("/org/{org}/billing/module"), &[("comment", "coworking")])
+        .post_form(
+            &format!("/org/{org}/billing/module"),
+            &[("comment", "coworking")],
+        )
         .await?;
-    ensure!(r.status == StatusCode::SEE_OTHER, "module request: {}", r.text);
+    ensure!(
+        r.status == StatusCode::SEE_OTHER,
+        "module request: {}",
+        r.text
+    );
     let r = op
         .post_form(
             &format!("/admin/billing/modules/{org}"),
             &[("decision", "approve"), ("reasons", "")],
         )
         .await?;
-    ensure!(r.status == StatusCode::SEE_OTHER, "module approval: {}", r.text);
+    ensure!(
+        r.status == StatusCode::SEE_OTHER,
+        "module approval: {}",
+        r.text
+    );
     let r = owner
-        .post_form(&format!("/org/{org}/billing/module/enable"), &[("accept_terms", "1")])
+        .post_form(
+            &format!("/org/{org}/billing/module/enable"),
+            &[("accept_terms", "1")],
+        )
         .await?;
-    ensure!(r.status == StatusCode::SEE_OTHER, "module enable: {}", r.text);
+    ensure!(
+        r.status == StatusCode::SEE_OTHER,
+        "module enable: {}",
+        r.text
+    );
     let owner_id = user_id(app, "owner@exintra.kz").await?;
     Ok((owner, org, owner_id))
 }
@@ -113,7 +135,12 @@ async fn room(app: &TestApp, owner: &Client, org: i64) -> anyhow::Result<resourc
             ],
         )
         .await?;
-    ensure!(r.status == StatusCode::SEE_OTHER, "room: {} {}", r.status, r.text);
+    ensure!(
+        r.status == StatusCode::SEE_OTHER,
+        "room: {} {}",
+        r.status,
+        r.text
+    );
     resources::list(&app.db, OrgId(org), false)
         .await?
         .into_iter()
@@ -121,7 +148,12 @@ async fn room(app: &TestApp, owner: &Client, org: i64) -> anyhow::Result<resourc
         .context("room")
 }
 
-async fn zone(app: &TestApp, org: i64, owner: UserId, seats: i64) -> anyhow::Result<resources::Resource> {
+async fn zone(
+    app: &TestApp,
+    org: i64,
+    owner: UserId,
+    seats: i64,
+) -> anyhow::Result<resources::Resource> {
     let input = ResourceInput {
         kind: "hot-desk".into(),
         title: "Open space".into(),
@@ -137,6 +169,8 @@ async fn zone(app: &TestApp, org: i64, owner: UserId, seats: i64) -> anyhow::Res
 
 /// 2026-03-03 (Tuesday), a working day the day after test time starts.
 const DAY: &str = "2026-03-03";
+/// 2026-03-05 (Thursday), far enough ahead for a reminder a day before.
+const LATER: &str = "2026-03-05";
 
 fn hour(date: &str, start: &str, hours: &str) -> BookingRequest {
     BookingRequest {
@@ -189,17 +223,25 @@ async fn pay_by_card(app: &TestApp, c: &Client, order: i64) -> anyhow::Result<()
             &[("method", "card"), ("key", key.as_str())],
         )
         .await?;
-    ensure!(r.status == StatusCode::SEE_OTHER, "pay: {} {}", r.status, r.text);
+    ensure!(
+        r.status == StatusCode::SEE_OTHER,
+        "pay: {} {}",
+        r.status,
+        r.text
+    );
     let link = r.location.context("gateway link")?;
     let id = link.rsplit('/').next().context("link id")?.to_string();
     let (status, text) = app.fake.pay_link(&id, "4242 4242 4242 4242", false).await;
-    ensure!(status == StatusCode::SEE_OTHER, "gateway page: {status} {text}");
+    ensure!(
+        status == StatusCode::SEE_OTHER,
+        "gateway page: {status} {text}"
+    );
     app.fake.settle(Duration::from_secs(20)).await;
     Ok(())
 }
 
 /// Members inserted directly (they never sign in), for the races.
-async fn quiet_members(app: &TestApp, n: usize) -> anyhow::Result<Vec<UserId>> {
+async fn quiet_members(app: &TestApp, tag: &str, n: usize) -> anyhow::Result<Vec<UserId>> {
     let mut out = Vec::with_capacity(n);
     let mut tx = app.db.begin().await?;
     for i in 0..n {
@@ -207,7 +249,7 @@ async fn quiet_members(app: &TestApp, n: usize) -> anyhow::Result<Vec<UserId>> {
             "INSERT INTO users (email, password_hash, name, locale, is_operator, status, created_at, updated_at)
              VALUES ($1, 'x', $2, 'ru', 0, 'active', 0, 0) RETURNING id",
         )
-        .bind(format!("racer{i}@example.kz"))
+        .bind(format!("{tag}{i}@example.kz"))
         .bind(format!("Racer {i}"))
         .fetch_one(&mut *tx)
         .await?;
@@ -218,13 +260,27 @@ async fn quiet_members(app: &TestApp, n: usize) -> anyhow::Result<Vec<UserId>> {
 }
 
 /// Fires one booking attempt per member at once; returns how many succeeded.
-async fn race(app: &TestApp, org: i64, resource: i64, who: Vec<UserId>, req: BookingRequest) -> anyhow::Result<usize> {
+async fn race(
+    app: &TestApp,
+    org: i64,
+    resource: i64,
+    who: Vec<UserId>,
+    req: BookingRequest,
+) -> anyhow::Result<usize> {
     let mut tasks = Vec::new();
     for user in who {
         let db = app.db.clone();
         let req = req.clone();
         tasks.push(tokio::spawn(async move {
-            bookings::book(&db, OrgId(org), user, resource, &req, &ShownOffer::default()).await
+            bookings::book(
+                &db,
+                OrgId(org),
+                user,
+                resource,
+                &req,
+                &ShownOffer::default(),
+            )
+            .await
         }));
     }
     let mut ok = 0;
@@ -300,9 +356,9 @@ db_test! {
         let room = room(&app, &owner, org).await?;
         let zone = zone(&app, org, owner_id, 5).await?;
         // Four of the zone's five seats are taken already.
-        let first = quiet_members(&app, 4).await?;
+        let first = quiet_members(&app, "early", 4).await?;
         ensure!(race(&app, org, zone.id, first, hour(DAY, "14", "2")).await? == 4);
-        let racers = quiet_members(&app, 244).await?;
+        let racers = quiet_members(&app, "racer", 244).await?;
         let (for_zone, for_room) = racers.split_at(122);
         let won = race(&app, org, zone.id, for_zone[2..].to_vec(), hour(DAY, "15", "1")).await?;
         ensure!(won == 1, "{won} members got the last seat");
@@ -422,7 +478,7 @@ db_test! {
             (BookingRequest { date: DAY.into(), unit: "day".into(), ..BookingRequest::default() }, "booking-unit-not-offered"),
             (BookingRequest { date: DAY.into(), start: "10".into(), unit: "half-day".into(), ..BookingRequest::default() }, "booking-unit-not-offered"),
         ];
-        let slots_before = count(&app, "SELECT COALESCE(SUM(taken), 0) FROM booking_slots").await?;
+        let slots_before = count(&app, "SELECT CAST(COALESCE(SUM(taken), 0) AS BIGINT) FROM booking_slots").await?;
         for (req, code) in &cases {
             let (made, r) = book_page(&app, &a, room.id, req).await?;
             ensure!(made.is_none() && r.status == StatusCode::OK && r.text.contains("data-error"), "{code}: {}", r.text);
@@ -445,7 +501,7 @@ db_test! {
             Ok(x) => anyhow::bail!("overlap booked {x:?}"),
         }
         ensure!(bookings::book(&app.db, OrgId(org), b_id, quiet.id, &hour(DAY, "11", "1"), &ShownOffer::default()).await.is_ok(), "another member was refused");
-        let slots_after = count(&app, "SELECT COALESCE(SUM(taken), 0) FROM booking_slots").await?;
+        let slots_after = count(&app, "SELECT CAST(COALESCE(SUM(taken), 0) AS BIGINT) FROM booking_slots").await?;
         ensure!(slots_after == slots_before + 2 + 1, "{slots_before} → {slots_after}");
         // Cancelling someone else's booking: not found, and it stays.
         let r = b.post_form(&format!("/cabinet/bookings/{}/cancel", mine.id), &[("x", "")]).await?;
@@ -459,7 +515,13 @@ db_test! {
     }
 }
 
-async fn event(app: &TestApp, org: i64, owner: UserId, capacity: i64, price: &str) -> anyhow::Result<(events::Event, i64)> {
+async fn event(
+    app: &TestApp,
+    org: i64,
+    owner: UserId,
+    capacity: i64,
+    price: &str,
+) -> anyhow::Result<(events::Event, i64)> {
     let input = events::EventInput {
         title: "Нетворкинг".into(),
         starts_at: "2026-03-10T18:00".into(),
@@ -474,8 +536,20 @@ async fn event(app: &TestApp, org: i64, owner: UserId, capacity: i64, price: &st
     Ok((e, t.id))
 }
 
-async fn register(c: &Client, event: i64, ty: i64, answer: &str) -> anyhow::Result<tabys_testkit::Reply> {
-    Ok(c.post_form(&format!("/o/exintra/events/{event}/register"), &[("ticket_type", ty.to_string().as_str()), ("answer_0", answer)]).await?)
+async fn register(
+    c: &Client,
+    event: i64,
+    ty: i64,
+    answer: &str,
+) -> anyhow::Result<tabys_testkit::Reply> {
+    Ok(c.post_form(
+        &format!("/o/exintra/events/{event}/register"),
+        &[
+            ("ticket_type", ty.to_string().as_str()),
+            ("answer_0", answer),
+        ],
+    )
+    .await?)
 }
 
 db_test! {
@@ -592,21 +666,26 @@ db_test! {
         let (owner, org, owner_id) = coworking(&app).await?;
         let zone = zone(&app, org, owner_id, 3).await?;
         let (c, me) = member(&app, "member@example.kz").await?;
-        let (b, _) = book_page(&app, &c, zone.id, &hour(DAY, "10", "2")).await?;
+        let (b, _) = book_page(&app, &c, zone.id, &hour(LATER, "10", "2")).await?;
         let b = b.context("booking")?;
         pay_by_card(&app, &c, b.order_id.context("order")?).await?;
         bookings::settle(&app.db, b.id).await?;
-        let page = owner.get(&format!("/org/{org}/bookings/calendar?date={DAY}")).await?;
+        let page = owner.get(&format!("/org/{org}/bookings/calendar?date={LATER}")).await?;
         ensure!(page.text.contains("data-hour=\"10\" data-taken=\"1\"") && page.text.contains("data-hour=\"12\" data-taken=\"0\""), "{}", page.text);
-        let page = owner.get(&format!("/org/{org}/bookings/list?status=confirmed&from={DAY}&to={DAY}")).await?;
+        let page = owner.get(&format!("/org/{org}/bookings/list?status=confirmed&from={LATER}&to={LATER}")).await?;
         ensure!(page.text.contains(&format!("data-booking=\"{}\"", b.id)), "{}", page.text);
         let page = owner.get(&format!("/org/{org}/bookings/list?status=cancelled")).await?;
         ensure!(!page.text.contains(&format!("data-booking=\"{}\"", b.id)));
         let page = owner.get(&format!("/org/{org}/bookings/list?from=garbage")).await?;
         ensure!(page.status == StatusCode::OK && page.text.contains("data-error"));
         let csv = owner.get(&format!("/org/{org}/bookings/export.csv?status=confirmed")).await?;
-        ensure!(csv.text.starts_with("id,resource,member") && csv.text.contains(&format!("{},\"Open space\",\"Данияр\",\"member@example.kz\",{DAY},10:00,12:00", b.id)), "{}", csv.text);
+        ensure!(csv.text.starts_with("id,resource,member") && csv.text.contains(&format!("{},\"Open space\",\"Данияр\",\"member@example.kz\",{LATER},10:00,12:00", b.id)), "{}", csv.text);
         // The reminder comes a day before, once.
+        app.clock.set(Timestamp(b.starts_at - bookings::REMIND_BEFORE_MS - 1000));
+        run_jobs(&app).await?;
+        let early: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM notifications WHERE user_id = $1 AND kind = 'booking.reminder'")
+            .bind(me.0).fetch_one(app.db.read()).await?;
+        ensure!(early == 0, "reminded too early");
         app.clock.set(Timestamp(b.starts_at - bookings::REMIND_BEFORE_MS));
         run_jobs(&app).await?;
         run_jobs(&app).await?;

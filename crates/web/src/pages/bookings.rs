@@ -66,7 +66,10 @@ pub fn router() -> Router<AppState> {
         .route("/org/{org}/community/block", post(block_member))
         .route("/org/{org}/community/unblock/{user}", post(unblock_member))
         .route("/o/{slug}/bookings", get(public_home))
-        .route("/o/{slug}/bookings/resources/{resource}", get(public_resource))
+        .route(
+            "/o/{slug}/bookings/resources/{resource}",
+            get(public_resource),
+        )
         .route("/o/{slug}/bookings/resources/{resource}/book", post(book))
         .route("/o/{slug}/events/{event}", get(public_event))
         .route("/o/{slug}/events/{event}/register", post(register))
@@ -247,7 +250,16 @@ async fn create_resource(
         Ok(_) => Ok(see_other(&format!("/org/{org}/bookings"))),
         Err(e) => {
             let errors = invalid(e, ctx.tr)?;
-            org_home_view(&state, &ctx, org, form, errors, blank_event(), FormErrors::default()).await
+            org_home_view(
+                &state,
+                &ctx,
+                org,
+                form,
+                errors,
+                blank_event(),
+                FormErrors::default(),
+            )
+            .await
         }
     }
 }
@@ -351,7 +363,16 @@ async fn create_event(
         Ok(e) => Ok(see_other(&format!("/org/{org}/bookings/events/{}", e.id))),
         Err(e) => {
             let errors = invalid(e, ctx.tr)?;
-            org_home_view(&state, &ctx, org, blank_resource(), FormErrors::default(), form, errors).await
+            org_home_view(
+                &state,
+                &ctx,
+                org,
+                blank_resource(),
+                FormErrors::default(),
+                form,
+                errors,
+            )
+            .await
         }
     }
 }
@@ -837,7 +858,8 @@ struct PublicEvent {
     org: Organizer,
     event: Event,
     types: Vec<TicketType>,
-    answers: Vec<String>,
+    /// Each question with what was typed in reply.
+    qa: Vec<(String, String)>,
     errors: FormErrors,
 }
 
@@ -851,14 +873,18 @@ async fn event_view(
 ) -> Result<Response, PageError> {
     let org = organizers::by_slug(&state.db, slug).await?;
     let event = events::get(&state.db, org.id, id).await?;
-    let mut answers = answers;
-    answers.resize(event.questions.len(), String::new());
+    let qa = event
+        .questions
+        .iter()
+        .enumerate()
+        .map(|(i, q)| (q.clone(), answers.get(i).cloned().unwrap_or_default()))
+        .collect();
     render(&PublicEvent {
         l: Layout::new(ctx),
         types: events::ticket_types(&state.db, event.id).await?,
         org,
         event,
-        answers,
+        qa,
         errors,
     })
 }
@@ -920,7 +946,11 @@ struct Feed {
 
 /// The feed is for the organizer's members (customers and staff); anyone
 /// else is sent to the organizer's page to join first.
-async fn member_of(state: &AppState, ctx: &Ctx, slug: &str) -> Result<Result<(Organizer, UserId), Response>, PageError> {
+async fn member_of(
+    state: &AppState,
+    ctx: &Ctx,
+    slug: &str,
+) -> Result<Result<(Organizer, UserId), Response>, PageError> {
     let user = ctx.user()?;
     let org = organizers::by_slug(&state.db, slug).await?;
     match members::access(&state.db, user.id, org.id).await {
@@ -1034,7 +1064,11 @@ struct Cabinet {
     feed_url: Option<String>,
 }
 
-async fn cabinet_view(state: &AppState, ctx: &Ctx, feed_url: Option<String>) -> Result<Response, PageError> {
+async fn cabinet_view(
+    state: &AppState,
+    ctx: &Ctx,
+    feed_url: Option<String>,
+) -> Result<Response, PageError> {
     let user = ctx.user()?;
     // Bring held bookings and tickets up to date with their orders.
     for b in bookings::of_user(&state.db, user.id).await? {
@@ -1091,7 +1125,12 @@ struct BookingPage {
     errors: FormErrors,
 }
 
-async fn booking_view(state: &AppState, ctx: &Ctx, id: i64, errors: FormErrors) -> Result<Response, PageError> {
+async fn booking_view(
+    state: &AppState,
+    ctx: &Ctx,
+    id: i64,
+    errors: FormErrors,
+) -> Result<Response, PageError> {
     let user = ctx.user()?;
     bookings::get_own(&state.db, user.id, id).await?;
     let booking = bookings::settle(&state.db, id).await?;
@@ -1136,7 +1175,10 @@ async fn cancel_booking(
 fn ics(body: String, name: &str) -> Response {
     (
         [
-            (header::CONTENT_TYPE, "text/calendar; charset=utf-8".to_string()),
+            (
+                header::CONTENT_TYPE,
+                "text/calendar; charset=utf-8".to_string(),
+            ),
             (
                 header::CONTENT_DISPOSITION,
                 format!("inline; filename=\"{name}.ics\""),
@@ -1168,7 +1210,10 @@ async fn calendar_feed(
     let token = token.strip_suffix(".ics").unwrap_or(&token);
     let user = ical::feed_owner(&state.db, token).await?;
     let entries = ical::member_entries(&state.db, user, &host(&state)).await?;
-    Ok(ics(ical::calendar("Tabys", &entries, state.db.now()), "tabys"))
+    Ok(ics(
+        ical::calendar("Tabys", &entries, state.db.now()),
+        "tabys",
+    ))
 }
 
 #[derive(Template)]
@@ -1181,7 +1226,12 @@ struct TicketPage {
     errors: FormErrors,
 }
 
-async fn ticket_view(state: &AppState, ctx: &Ctx, id: i64, errors: FormErrors) -> Result<Response, PageError> {
+async fn ticket_view(
+    state: &AppState,
+    ctx: &Ctx,
+    id: i64,
+    errors: FormErrors,
+) -> Result<Response, PageError> {
     let user = ctx.user()?;
     events::ticket_own(&state.db, user.id, id).await?;
     let ticket = events::settle_ticket(&state.db, id).await?;
