@@ -64,6 +64,30 @@ const MONEY_PAGES: [(&str, &str); 18] = [
     ("POST", "/org/{org}/sales/payouts/{payout}/done"),
 ];
 
+/// The coworking and events pages with an organizer id in their path.
+/// Their behaviour for their own organizer is proven in
+/// `tests/bookings.rs`; here they must answer 404 to everyone of another
+/// organizer.
+const BOOKING_PAGES: [(&str, &str); 17] = [
+    ("GET", "/org/{org}/bookings"),
+    ("POST", "/org/{org}/bookings"),
+    ("GET", "/org/{org}/bookings/resources/{resource}"),
+    ("POST", "/org/{org}/bookings/resources/{resource}"),
+    ("POST", "/org/{org}/bookings/resources/{resource}/status"),
+    ("POST", "/org/{org}/bookings/events"),
+    ("GET", "/org/{org}/bookings/events/{event}"),
+    ("POST", "/org/{org}/bookings/events/{event}/ticket-types"),
+    ("GET", "/org/{org}/bookings/events/{event}/check-in"),
+    ("POST", "/org/{org}/bookings/events/{event}/check-in"),
+    ("GET", "/org/{org}/bookings/calendar"),
+    ("GET", "/org/{org}/bookings/list"),
+    ("GET", "/org/{org}/bookings/export.csv"),
+    ("GET", "/org/{org}/community"),
+    ("POST", "/org/{org}/community/posts/{post}/remove"),
+    ("POST", "/org/{org}/community/block"),
+    ("POST", "/org/{org}/community/unblock/{user}"),
+];
+
 /// Every API route with an organizer id in its path that this matrix
 /// knows how to call, as the OpenAPI document names them.
 const ORG_API: [(&str, &str); 13] = [
@@ -425,7 +449,10 @@ fn fill(pattern: &str, ids: Ids) -> anyhow::Result<String> {
         .replace("{refund}", "1")
         .replace("{act}", "1")
         .replace("{invoice}", "1")
-        .replace("{payout}", "1");
+        .replace("{payout}", "1")
+        .replace("{resource}", "1")
+        .replace("{event}", "1")
+        .replace("{post}", "1");
     ensure!(
         !path.contains('{'),
         "{pattern} has a path parameter the tenancy matrix does not know; teach `fill` which id of another organizer to put there"
@@ -485,6 +512,8 @@ fn page_form(
         ],
         // The other money forms read with every field defaulted.
         ("POST", p) if MONEY_PAGES.contains(&("POST", p)) => Vec::new(),
+        // The bookings forms read with every field defaulted too.
+        ("POST", p) if BOOKING_PAGES.contains(&("POST", p)) => Vec::new(),
         other => bail!("no form for {other:?}"),
     })
 }
@@ -592,7 +621,7 @@ db_test! {
         let w = world(&app).await?;
         let before = snapshot(&w, &app).await?;
         for (who, c) in [("A's owner", &w.owner_a), ("A's manager", &w.manager_a), ("A's customer", &w.customer)] {
-            for (m, pattern) in ORG_PAGES.iter().chain(MONEY_PAGES.iter()).copied() {
+            for (m, pattern) in ORG_PAGES.iter().chain(MONEY_PAGES.iter()).chain(BOOKING_PAGES.iter()).copied() {
                 let r = call_page(c, m, pattern, w.b_ids, "beta").await?;
                 error_page(&r, StatusCode::NOT_FOUND, "ru", "not-found")
                     .with_context(|| format!("{who}: {m} {pattern} on B"))?;
@@ -788,11 +817,16 @@ fn every_organizer_page_the_router_declares_is_in_the_matrix() -> anyhow::Result
             ORG_PAGES
                 .iter()
                 .chain(MONEY_PAGES.iter())
+                .chain(BOOKING_PAGES.iter())
                 .any(|(_, p)| p == path),
-            "{path} is an organizer page the tenancy matrix does not exercise: add it to ORG_PAGES or MONEY_PAGES"
+            "{path} is an organizer page the tenancy matrix does not exercise: add it to ORG_PAGES, MONEY_PAGES or BOOKING_PAGES"
         );
     }
-    for (_, p) in ORG_PAGES.iter().chain(MONEY_PAGES.iter()) {
+    for (_, p) in ORG_PAGES
+        .iter()
+        .chain(MONEY_PAGES.iter())
+        .chain(BOOKING_PAGES.iter())
+    {
         ensure!(
             declared.contains(&p.to_string()),
             "{p} is in the matrix but the router no longer declares it"
