@@ -1223,6 +1223,8 @@ struct TicketPage {
     sections: &'static [(&'static str, &'static str)],
     ticket: Ticket,
     preview: Preview,
+    /// What the QR code carries: the staff's check-in page with the code.
+    checkin_url: String,
     errors: FormErrors,
 }
 
@@ -1239,6 +1241,7 @@ async fn ticket_view(
         l: Layout::new(ctx),
         sections: &super::cabinet::SECTIONS,
         preview: events::cancel_preview(&state.db, user.id, id).await?,
+        checkin_url: checkin_url(state, &ticket),
         ticket,
         errors,
     })
@@ -1272,6 +1275,17 @@ async fn cancel_ticket(
     }
 }
 
+/// The staff's check-in page for this ticket, as its QR code carries it.
+fn checkin_url(state: &AppState, t: &Ticket) -> String {
+    format!(
+        "{}/org/{}/bookings/events/{}/check-in?code={}",
+        state.billing.public_url.trim_end_matches('/'),
+        t.org_id,
+        t.event_id,
+        t.code
+    )
+}
+
 /// The ticket's QR code as SVG: the check-in page's address with the code,
 /// so staff scanning it with any phone camera land on the check-in page.
 async fn ticket_qr(
@@ -1281,14 +1295,7 @@ async fn ticket_qr(
 ) -> Result<Response, PageError> {
     let user = ctx.user()?;
     let t = events::ticket_own(&state.db, user.id, id).await?;
-    let url = format!(
-        "{}/org/{}/bookings/events/{}/check-in?code={}",
-        state.billing.public_url.trim_end_matches('/'),
-        t.org_id,
-        t.event_id,
-        t.code
-    );
-    let code = qrcode::QrCode::new(url.as_bytes()).map_err(Error::internal)?;
+    let code = qrcode::QrCode::new(checkin_url(&state, &t).as_bytes()).map_err(Error::internal)?;
     let svg = code
         .render::<qrcode::render::svg::Color<'_>>()
         .min_dimensions(240, 240)
