@@ -32,6 +32,7 @@ const MIGRATIONS: &[Migration] = migrations![
     2 "0002_offers",
     3 "0003_notify",
     4 "0004_billing",
+    5 "0005_files",
     9 "0009_bookings",
 ];
 

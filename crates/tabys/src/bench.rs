@@ -355,7 +355,9 @@ async fn drive(db: &Db, args: &CheckoutArgs) -> anyhow::Result<String> {
     billing.cloudpayments.public_id = f.public_id;
     billing.cloudpayments.api_secret = f.api_secret;
     billing.public_url = base.clone();
-    let state = tabys_web::AppState::new(db.clone(), tabys_web::WebConfig::default())
+    // The checkout stores no files; the folder is only named.
+    let files = tabys_files::Files::new(std::env::temp_dir().join("tabys-bench-files"), [0; 32]);
+    let state = tabys_web::AppState::new(db.clone(), tabys_web::WebConfig::default(), files)
         .with_billing(billing.clone());
     let app = tabys_web::app(state);
     tokio::spawn(async move {

@@ -20,6 +20,11 @@ pub struct Settings {
     /// `text` or `json` log lines.
     pub log_format: String,
     pub max_body_bytes: usize,
+    /// The largest upload (lesson video), in bytes.
+    pub max_upload_bytes: usize,
+    /// 64 hex digits signing links to files; by default kept in
+    /// `<data_dir>/secret.key`, made on first start.
+    pub secret_key: Option<String>,
     /// Money: the providers' endpoints and secrets, trial credit, fees,
     /// the operator's requisites (`[billing]` in the file).
     pub billing: tabys_billing::BillingConfig,
@@ -34,6 +39,8 @@ impl Default for Settings {
             secure_cookies: false,
             log_format: "text".into(),
             max_body_bytes: 1024 * 1024,
+            max_upload_bytes: tabys_web::WebConfig::default().max_upload_bytes,
+            secret_key: None,
             billing: tabys_billing::BillingConfig::default(),
         }
     }
@@ -110,6 +117,14 @@ impl Settings {
         if let Some(v) = env("TABYS_MAX_BODY_BYTES") {
             s.max_body_bytes = v.parse().context("TABYS_MAX_BODY_BYTES must be a number")?;
         }
+        if let Some(v) = env("TABYS_MAX_UPLOAD_BYTES") {
+            s.max_upload_bytes = v
+                .parse()
+                .context("TABYS_MAX_UPLOAD_BYTES must be a number")?;
+        }
+        if let Some(v) = env("TABYS_SECRET_KEY") {
+            s.secret_key = Some(v);
+        }
         if let Some(d) = data {
             s.data_dir = d.to_path_buf();
         }
@@ -120,6 +135,13 @@ impl Settings {
             s.database_url = format!("sqlite://{}", s.data_dir.join("tabys.db").display());
         }
         Ok(s)
+    }
+
+    /// Uploaded files under `<data_dir>/files`, links signed with the secret key.
+    pub fn files(&self) -> anyhow::Result<tabys_files::Files> {
+        let key = tabys_files::load_key(&self.data_dir, self.secret_key.as_deref())
+            .map_err(anyhow::Error::msg)?;
+        Ok(tabys_files::Files::new(self.data_dir.join("files"), key))
     }
 
     /// The URL with any password replaced by `***`.
@@ -137,6 +159,7 @@ impl Settings {
         tabys_web::WebConfig {
             secure_cookies: self.secure_cookies,
             max_body_bytes: self.max_body_bytes,
+            max_upload_bytes: self.max_upload_bytes,
         }
     }
 }

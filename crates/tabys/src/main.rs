@@ -305,8 +305,8 @@ async fn serve_db(settings: Settings, db: Db, no_worker: bool) -> anyhow::Result
             stop,
         ))
     });
-    let state =
-        tabys_web::AppState::new(db.clone(), settings.web()).with_billing(settings.billing.clone());
+    let state = tabys_web::AppState::new(db.clone(), settings.web(), settings.files()?)
+        .with_billing(settings.billing.clone());
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .with_context(|| format!("listening on {}", settings.listen))?;

@@ -84,6 +84,8 @@ macro_rules! db_only_test {
 pub struct TestDb {
     pub db: Db,
     pub clock: TestClock,
+    /// Uploaded files, in a folder of this test's own.
+    pub files: tabys_files::Files,
     cleanup: Cleanup,
 }
 
@@ -138,12 +140,20 @@ impl TestDb {
         };
         let db = Db::connect(&url, Arc::new(clock.clone())).await?;
         db.migrate().await?;
-        Ok(Self { db, clock, cleanup })
+        let files_dir = std::env::temp_dir().join(format!("tabys-files-{}", random_suffix()));
+        let files = tabys_files::Files::new(files_dir, rand::random());
+        Ok(Self {
+            db,
+            clock,
+            files,
+            cleanup,
+        })
     }
 }
 
 impl Drop for TestDb {
     fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(self.files.root());
         match &self.cleanup {
             Cleanup::Folder(dir) => {
                 let _ = std::fs::remove_dir_all(dir);
@@ -179,6 +189,8 @@ pub struct TestApp {
     pub base: String,
     pub db: Db,
     pub clock: TestClock,
+    /// Where the app keeps uploaded files.
+    pub files: tabys_files::Files,
     pub backend: Backend,
     /// The payment providers' stand-in, on its own port, sharing the clock.
     pub fake: tabys_providers_fake::FakeProvider,
@@ -211,8 +223,8 @@ impl TestApp {
         let addr = listener.local_addr()?;
         fake.set_merchant(&format!("http://{addr}"));
         let billing = billing_for(&fake, &format!("http://{addr}"));
-        let state =
-            tabys_web::AppState::new(test_db.db.clone(), config).with_billing(billing.clone());
+        let state = tabys_web::AppState::new(test_db.db.clone(), config, test_db.files.clone())
+            .with_billing(billing.clone());
         let app = tabys_web::app(state);
         let server = tokio::spawn(async move {
             let _ = axum::serve(listener, app.into_make_service()).await;
@@ -221,6 +233,7 @@ impl TestApp {
             base: format!("http://{addr}"),
             db: test_db.db.clone(),
             clock: test_db.clock.clone(),
+            files: test_db.files.clone(),
             backend,
             fake,
             billing: Arc::new(billing),
@@ -253,6 +266,39 @@ impl TestApp {
             .await?;
         if r.status != StatusCode::SEE_OTHER {
             bail!("sign-up of {email} answered {}: {}", r.status, r.text);
+        }
+        Ok(c)
+    }
+
+    /// Adds a staff login with `role` (`manager`, `curator`, `support`)
+    /// through the owner's staff form and returns its browser, signed in.
+    pub async fn staff(
+        &self,
+        owner: &Client,
+        org: i64,
+        email: &str,
+        role: &str,
+    ) -> anyhow::Result<Client> {
+        let r = owner
+            .post_form(
+                &format!("/org/{org}/staff"),
+                &[
+                    ("email", email),
+                    ("name", "Staff"),
+                    ("role", role),
+                    ("password", PASSWORD),
+                ],
+            )
+            .await?;
+        if r.status != StatusCode::SEE_OTHER {
+            bail!("adding {email} answered {}: {}", r.status, r.text);
+        }
+        let c = self.client()?;
+        let r = c
+            .post_form("/login", &[("email", email), ("password", PASSWORD)])
+            .await?;
+        if r.status != StatusCode::SEE_OTHER {
+            bail!("sign-in of {email} answered {}: {}", r.status, r.text);
         }
         Ok(c)
     }
@@ -494,6 +540,42 @@ impl Client {
 
     /// Posts a form with the CSRF token filled in and extra headers
     /// (`Accept-Language`, …).
+    /// Posts a multipart form as a browser sends a file input: the CSRF
+    /// token and `fields` first, then the file in the field `file`.
+    pub async fn upload(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+        file_name: &str,
+        bytes: &[u8],
+    ) -> anyhow::Result<Reply> {
+        let token = self.csrf().await?;
+        let boundary = format!("----tabys{}", random_suffix());
+        let mut body = Vec::new();
+        for (name, value) in [("csrf", token.as_str())].iter().chain(fields) {
+            body.extend_from_slice(
+                format!(
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+                )
+                .as_bytes(),
+            );
+        }
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        self.post_raw(
+            path,
+            &format!("multipart/form-data; boundary={boundary}"),
+            body,
+        )
+        .await
+    }
+
     pub async fn post_form_with<K: AsRef<str>, V: AsRef<str>>(
         &self,
         path: &str,

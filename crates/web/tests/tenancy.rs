@@ -88,6 +88,15 @@ const BOOKING_PAGES: [(&str, &str); 17] = [
     ("POST", "/org/{org}/community/unblock/{user}"),
 ];
 
+/// The file library's pages; their behaviour for their own organizer is
+/// proven in `tests/files.rs`.
+const FILE_PAGES: [(&str, &str); 4] = [
+    ("GET", "/org/{org}/files"),
+    ("POST", "/org/{org}/files/upload"),
+    ("GET", "/org/{org}/files/{file}"),
+    ("POST", "/org/{org}/files/{file}/delete"),
+];
+
 /// Every API route with an organizer id in its path that this matrix
 /// knows how to call, as the OpenAPI document names them.
 const ORG_API: [(&str, &str); 13] = [
@@ -450,6 +459,7 @@ fn fill(pattern: &str, ids: Ids) -> anyhow::Result<String> {
         .replace("{act}", "1")
         .replace("{invoice}", "1")
         .replace("{payout}", "1")
+        .replace("{file}", "1")
         .replace("{resource}", "1")
         .replace("{event}", "1")
         .replace("{post}", "1");
@@ -514,6 +524,8 @@ fn page_form(
         ("POST", p) if MONEY_PAGES.contains(&("POST", p)) => Vec::new(),
         // The bookings forms read with every field defaulted too.
         ("POST", p) if BOOKING_PAGES.contains(&("POST", p)) => Vec::new(),
+        // The upload sends its own multipart body (see `call_page`).
+        ("POST", "/org/{org}/files/{file}/delete" | "/org/{org}/files/upload") => Vec::new(),
         other => bail!("no form for {other:?}"),
     })
 }
@@ -529,6 +541,10 @@ async fn call_page(
     let form = page_form(method, pattern, slug)?;
     let r = match method {
         "GET" => c.get(&path).await?,
+        // An upload is a multipart form carrying a file.
+        "POST" if path.ends_with("/upload") => {
+            c.upload(&path, &[], "notes.txt", b"taken over").await?
+        }
         "POST" => c.post_form(&path, &form).await?,
         other => bail!("unexpected method {other}"),
     };
@@ -621,7 +637,7 @@ db_test! {
         let w = world(&app).await?;
         let before = snapshot(&w, &app).await?;
         for (who, c) in [("A's owner", &w.owner_a), ("A's manager", &w.manager_a), ("A's customer", &w.customer)] {
-            for (m, pattern) in ORG_PAGES.iter().chain(MONEY_PAGES.iter()).chain(BOOKING_PAGES.iter()).copied() {
+            for (m, pattern) in ORG_PAGES.iter().chain(MONEY_PAGES.iter()).chain(FILE_PAGES.iter()).chain(BOOKING_PAGES.iter()).copied() {
                 let r = call_page(c, m, pattern, w.b_ids, "beta").await?;
                 error_page(&r, StatusCode::NOT_FOUND, "ru", "not-found")
                     .with_context(|| format!("{who}: {m} {pattern} on B"))?;
@@ -788,10 +804,25 @@ db_test! {
 /// source of `crates/web/src/pages`: a new one fails the test below until
 /// the matrix lists it.
 fn declared_org_pages() -> anyhow::Result<Vec<String>> {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/src/pages");
+    let mut dirs = vec![std::path::PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/src/pages"
+    ))];
+    let mut files = Vec::new();
+    // Every file under the folder, however deep.
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(dir)? {
+            let path = entry?.path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
     let mut found = Vec::new();
-    for entry in std::fs::read_dir(dir)? {
-        let text = std::fs::read_to_string(entry?.path())?;
+    for file in files {
+        let text = std::fs::read_to_string(file)?;
         for piece in text.split(".route(").skip(1) {
             let literal = piece.trim_start();
             if let Some(rest) = literal.strip_prefix('"')
@@ -817,14 +848,16 @@ fn every_organizer_page_the_router_declares_is_in_the_matrix() -> anyhow::Result
             ORG_PAGES
                 .iter()
                 .chain(MONEY_PAGES.iter())
+                .chain(FILE_PAGES.iter())
                 .chain(BOOKING_PAGES.iter())
                 .any(|(_, p)| p == path),
-            "{path} is an organizer page the tenancy matrix does not exercise: add it to ORG_PAGES, MONEY_PAGES or BOOKING_PAGES"
+            "{path} is an organizer page the tenancy matrix does not exercise: add it to ORG_PAGES, or to the list of its capability"
         );
     }
     for (_, p) in ORG_PAGES
         .iter()
         .chain(MONEY_PAGES.iter())
+        .chain(FILE_PAGES.iter())
         .chain(BOOKING_PAGES.iter())
     {
         ensure!(

@@ -7,6 +7,7 @@ mod auth;
 pub(crate) mod billing;
 mod bookings;
 pub(crate) mod cabinet;
+mod files;
 pub mod layout;
 pub(crate) mod offers;
 mod org;
@@ -29,6 +30,7 @@ pub fn router() -> Router<AppState> {
         .merge(offers::router())
         .merge(billing::router())
         .merge(bookings::router())
+        .merge(files::router())
         .fallback(not_found)
 }
 
