@@ -149,3 +149,6 @@ notify-booking-reminder-body = Hello! A reminder: “{ $title }” on { $date } 
 notify-booking-promoted = A place at “{ $title }” freed up — it is yours.
 notify-booking-promoted-subject = A place at “{ $title }” is yours
 notify-booking-promoted-body = Hello! A place at “{ $title }” freed up and is held for you. If the ticket is paid, pay for it in your cabinet while the hold lasts.
+bookings-photo = Photo
+bookings-photo-hint = Upload the picture to Files first.
+err-resource-photo = The photo is one of the pictures in the organizer's files.

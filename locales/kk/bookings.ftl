@@ -149,3 +149,6 @@ notify-booking-reminder-body = Сәлеметсіз бе! Еске саламы�
 notify-booking-promoted = «{ $title }» іс-шарасында орын босады — ол сіздікі.
 notify-booking-promoted-subject = «{ $title }» іс-шарасында орын босады
 notify-booking-promoted-body = Сәлеметсіз бе! «{ $title }» іс-шарасында орын босап, сізге бекітілді. Билет ақылы болса, брондау сақталып тұрғанда оны жеке кабинетте төлеңіз.
+bookings-photo = Фото
+bookings-photo-hint = Алдымен суретті «Файлдар» бөліміне жүктеңіз.
+err-resource-photo = Фото — ұйымдастырушы файлдарындағы суреттердің бірі.

@@ -149,3 +149,6 @@ notify-booking-reminder-body = Здравствуйте! Напоминаем: �
 notify-booking-promoted = Освободилось место на «{ $title }» — оно ваше.
 notify-booking-promoted-subject = Место на «{ $title }» освободилось
 notify-booking-promoted-body = Здравствуйте! Освободилось место на «{ $title }», и оно закреплено за вами. Если билет платный, оплатите его в личном кабинете, пока бронь держится.
+bookings-photo = Фото
+bookings-photo-hint = Картинку сначала загрузите в «Файлы».
+err-resource-photo = Фото — одна из картинок в файлах организатора.

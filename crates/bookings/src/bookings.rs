@@ -843,6 +843,7 @@ mod tests {
             taxes_included: true,
             product_id: 1,
             membership_product_id: None,
+            photo_file_id: None,
             status: "active".into(),
         }
     }

@@ -81,12 +81,15 @@ pub struct Resource {
     pub product_id: i64,
     /// Members with access to this subscription book it without paying (EX-2).
     pub membership_product_id: Option<i64>,
+    /// A picture from the organizer's files.
+    pub photo_file_id: Option<i64>,
     /// `active` or `archived`.
     pub status: String,
 }
 
 const COLUMNS: &str = "id, org_id, kind, title, description, zone, seats, capacity, open_hour, close_hour, closed_weekdays, \
-     use_holidays, one_per_member, price_hour, price_half_day, price_day, taxes_included, product_id, membership_product_id, status";
+     use_holidays, one_per_member, price_hour, price_half_day, price_day, taxes_included, product_id, membership_product_id, status, \
+     photo_file_id";
 
 fn from_row(r: &sqlx::any::AnyRow) -> Result<Resource> {
     let closed: String = r.try_get(10)?;
@@ -111,6 +114,7 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<Resource> {
         product_id: r.try_get(17)?,
         membership_product_id: r.try_get(18)?,
         status: r.try_get(19)?,
+        photo_file_id: r.try_get(20)?,
     })
 }
 
@@ -223,6 +227,9 @@ pub struct ResourceInput {
     pub taxes: String,
     #[serde(default)]
     pub membership_product_id: String,
+    /// One of the organizer's pictures, by id; empty for none.
+    #[serde(default)]
+    pub photo_file_id: String,
 }
 
 /// A checked resource.
@@ -244,6 +251,7 @@ pub struct NewResource {
     pub price_day: Option<Money>,
     pub taxes_included: bool,
     pub membership_product_id: Option<i64>,
+    pub photo_file_id: Option<i64>,
 }
 
 fn text(raw: &str, field: &'static str, max: usize, errors: &mut Vec<FieldError>) -> String {
@@ -373,6 +381,19 @@ impl ResourceInput {
                 }
             },
         };
+        let photo_file_id = match self.photo_file_id.trim() {
+            "" => None,
+            s => match s.parse::<i64>() {
+                Ok(n) if n > 0 => Some(n),
+                _ => {
+                    errors.push(FieldError {
+                        field: "photo_file_id",
+                        code: "resource-photo",
+                    });
+                    None
+                }
+            },
+        };
         let taxes_included = match self.taxes.trim() {
             "" | "included" => true,
             "excluded" => false,
@@ -402,6 +423,7 @@ impl ResourceInput {
                 price_day,
                 taxes_included,
                 membership_product_id,
+                photo_file_id,
             }),
             _ => Err(Error::Invalid(errors)),
         }
@@ -436,8 +458,23 @@ impl Resource {
                 .membership_product_id
                 .map(|i| i.to_string())
                 .unwrap_or_default(),
+            photo_file_id: self
+                .photo_file_id
+                .map(|i| i.to_string())
+                .unwrap_or_default(),
         }
     }
+}
+
+/// The photo must be a picture among the organizer's own files.
+async fn check_photo(db: &Db, org: OrgId, r: &NewResource) -> Result<()> {
+    if let Some(id) = r.photo_file_id {
+        match tabys_files::get(db, org, id).await {
+            Ok(f) if f.is_image() => {}
+            _ => return Err(Error::invalid("photo_file_id", "resource-photo")),
+        }
+    }
+    Ok(())
 }
 
 async fn check_membership(db: &Db, org: OrgId, r: &NewResource) -> Result<()> {
@@ -484,14 +521,15 @@ fn product_for(r: &NewResource) -> NewProduct {
 
 pub async fn create(db: &Db, org: OrgId, actor: UserId, r: NewResource) -> Result<Resource> {
     check_membership(db, org, &r).await?;
+    check_photo(db, org, &r).await?;
     let product = products::create(db, org, actor, product_for(&r)).await?;
     let now = db.now();
     let mut tx = db.begin().await?;
     let row = sqlx::query(&format!(
         "INSERT INTO booking_resources (org_id, kind, title, description, zone, seats, capacity, open_hour, close_hour, closed_weekdays,
              use_holidays, one_per_member, price_hour, price_half_day, price_day, taxes_included, product_id, membership_product_id,
-             status, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, 'active', $19, $19)
+             photo_file_id, status, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $20, 'active', $19, $19)
          RETURNING {COLUMNS}"
     ))
     .bind(org.0)
@@ -513,6 +551,7 @@ pub async fn create(db: &Db, org: OrgId, actor: UserId, r: NewResource) -> Resul
     .bind(product.id)
     .bind(r.membership_product_id)
     .bind(now.0)
+    .bind(r.photo_file_id)
     .fetch_one(&mut *tx)
     .await?;
     let resource = from_row(&row)?;
@@ -553,6 +592,7 @@ pub async fn update(
 ) -> Result<Resource> {
     let before = get(db, org, id).await?;
     check_membership(db, org, &r).await?;
+    check_photo(db, org, &r).await?;
     products::update(db, org, actor, before.product_id, product_for(&r)).await?;
     let now = db.now();
     let mut tx = db.begin().await?;
@@ -560,7 +600,7 @@ pub async fn update(
         "UPDATE booking_resources SET kind = $1, title = $2, description = $3, zone = $4, seats = $5, capacity = $6,
              open_hour = $7, close_hour = $8, closed_weekdays = $9, use_holidays = $10, one_per_member = $11,
              price_hour = $12, price_half_day = $13, price_day = $14, taxes_included = $15, membership_product_id = $16,
-             updated_at = $17
+             updated_at = $17, photo_file_id = $20
          WHERE id = $18 AND org_id = $19 RETURNING {COLUMNS}"
     ))
     .bind(r.kind)
@@ -582,6 +622,7 @@ pub async fn update(
     .bind(now.0)
     .bind(id)
     .bind(org.0)
+    .bind(r.photo_file_id)
     .fetch_one(&mut *tx)
     .await?;
     let resource = from_row(&row)?;
@@ -733,6 +774,7 @@ mod tests {
             taxes_included: true,
             product_id: 1,
             membership_product_id: None,
+            photo_file_id: None,
             status: "active".into(),
         };
         // 2026-03-09 (Monday) is the day off for Women's Day falling on Sunday the 8th.

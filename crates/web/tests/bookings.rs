@@ -704,3 +704,56 @@ db_test! {
         no_server_errors(&app).await
     }
 }
+
+/// A 1×1 PNG.
+const PNG: &[u8] = &[
+    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52,
+    0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1f, 0x15, 0xc4,
+    0x89, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0x00, 0x01, 0x00, 0x00,
+    0x05, 0x00, 0x01, 0x0d, 0x0a, 0x2d, 0xb4, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae,
+    0x42, 0x60, 0x82,
+];
+
+db_test! {
+    async fn a_resource_shows_a_photo_from_the_organizers_pictures_and_nothing_else_is_accepted(app: TestApp) {
+        let (owner, org, _) = coworking(&app).await?;
+        let room = room(&app, &owner, org).await?;
+        for (name, bytes) in [("room.png", PNG), ("notes.txt", "just text".as_bytes())] {
+            let r = owner.upload(&format!("/org/{org}/files/upload"), &[], name, bytes).await?;
+            ensure!(r.status == StatusCode::SEE_OTHER, "upload {name}: {} {}", r.status, r.text);
+        }
+        let files = tabys_files::list(&app.db, OrgId(org), 10).await?;
+        let png = files.iter().find(|f| f.name == "room.png").context("png")?.id;
+        let txt = files.iter().find(|f| f.name == "notes.txt").context("txt")?.id;
+        let page = owner.get(&format!("/org/{org}/bookings/resources/{}", room.id)).await?;
+        ensure!(page.text.contains(&format!("<option value=\"{png}\"")) && !page.text.contains(&format!("<option value=\"{txt}\"")), "{}", page.text);
+        let mut form: Vec<(&str, String)> = vec![
+            ("kind", "meeting-room".into()), ("title", room.title.clone()), ("capacity", "8".into()),
+            ("open_hour", "9".into()), ("close_hour", "21".into()), ("price_hour", "5 000".into()),
+        ];
+        form.push(("photo_file_id", txt.to_string()));
+        let r = owner.post_form(&format!("/org/{org}/bookings/resources/{}", room.id), &form).await?;
+        ensure!(r.status == StatusCode::OK && r.text.contains("data-error-for=\"photo_file_id\""), "a text file became a photo: {}", r.text);
+        ensure!(resources::get(&app.db, OrgId(org), room.id).await?.photo_file_id.is_none());
+        form.pop();
+        form.push(("photo_file_id", png.to_string()));
+        let r = owner.post_form(&format!("/org/{org}/bookings/resources/{}", room.id), &form).await?;
+        ensure!(r.status == StatusCode::SEE_OTHER, "{}", r.text);
+        let (c, _) = member(&app, "member@example.kz").await?;
+        let page = c.get(&format!("/o/exintra/bookings/resources/{}", room.id)).await?;
+        let src = page.text.split("<img src=\"").nth(1).and_then(|s| s.split('"').next()).context("photo")?.to_string();
+        let img = c.get(&src).await?;
+        ensure!(img.status == StatusCode::OK, "{}", img.status);
+        // Another organizer's picture cannot be chosen.
+        let (other, other_org) = app.organizer("owner@other.kz", "other").await?;
+        let r = other.upload(&format!("/org/{other_org}/files/upload"), &[], "x.png", PNG).await?;
+        ensure!(r.status == StatusCode::SEE_OTHER);
+        let foreign = tabys_files::list(&app.db, OrgId(other_org), 10).await?.first().context("foreign")?.id;
+        form.pop();
+        form.push(("photo_file_id", foreign.to_string()));
+        let r = owner.post_form(&format!("/org/{org}/bookings/resources/{}", room.id), &form).await?;
+        ensure!(r.text.contains("data-error-for=\"photo_file_id\""), "another organizer's picture was taken");
+        ensure!(resources::get(&app.db, OrgId(org), room.id).await?.photo_file_id == Some(png));
+        no_server_errors(&app).await
+    }
+}

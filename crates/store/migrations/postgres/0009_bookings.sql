@@ -22,6 +22,7 @@ CREATE TABLE booking_resources (
     taxes_included BIGINT NOT NULL,
     product_id BIGINT NOT NULL REFERENCES products(id),
     membership_product_id BIGINT REFERENCES products(id),
+    photo_file_id BIGINT REFERENCES files(id),
     status TEXT NOT NULL,
     created_at BIGINT NOT NULL,
     updated_at BIGINT NOT NULL

@@ -22,6 +22,7 @@ CREATE TABLE booking_resources (
     taxes_included INTEGER NOT NULL,
     product_id INTEGER NOT NULL REFERENCES products(id),
     membership_product_id INTEGER REFERENCES products(id),
+    photo_file_id INTEGER REFERENCES files(id),
     status TEXT NOT NULL,
     created_at INTEGER NOT NULL,
     updated_at INTEGER NOT NULL

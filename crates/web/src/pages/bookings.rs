@@ -155,12 +155,41 @@ struct OrgHome {
     resources: Vec<Resource>,
     events: Vec<Event>,
     memberships: Vec<(i64, String)>,
+    images: Vec<(i64, String)>,
     form: ResourceInput,
     event_form: EventInput,
     errors: FormErrors,
     event_errors: FormErrors,
     kinds: &'static [&'static str],
 }
+
+/// The organizer's pictures a resource's photo is picked from (uploaded in the file library).
+async fn images(state: &AppState, org: OrgId) -> Result<Vec<(i64, String)>, Error> {
+    Ok(tabys_files::list(&state.db, org, 500)
+        .await?
+        .into_iter()
+        .filter(|f| f.is_image())
+        .map(|f| (f.id, f.name))
+        .collect())
+}
+
+/// A link to a resource's photo for the signed-in visitor (files are served
+/// only through links signed for one person).
+async fn photo_url(state: &AppState, ctx: &Ctx, r: &Resource) -> Result<Option<String>, Error> {
+    let (Some(id), Some(user)) = (r.photo_file_id, ctx.user.as_ref()) else {
+        return Ok(None);
+    };
+    let file = tabys_files::get(&state.db, r.org_id, id).await?;
+    let token = state.files.sign(
+        file.id,
+        user.id,
+        state.db.now().plus_seconds(PHOTO_LINK_SECONDS),
+    );
+    Ok(Some(format!("/files/{token}")))
+}
+
+/// How long a photo's link stays valid.
+const PHOTO_LINK_SECONDS: i64 = 3600;
 
 async fn memberships(state: &AppState, org: OrgId) -> Result<Vec<(i64, String)>, Error> {
     Ok(products::list(&state.db, org, true)
@@ -189,6 +218,7 @@ async fn org_home_view(
         resources: resources::list(&state.db, id, false).await?,
         events: events::list(&state.db, id, false).await?,
         memberships: memberships(state, id).await?,
+        images: images(state, id).await?,
         form,
         event_form,
         errors,
@@ -272,6 +302,8 @@ struct EditResource {
     tabs: &'static [(&'static str, &'static str)],
     resource: Resource,
     memberships: Vec<(i64, String)>,
+    images: Vec<(i64, String)>,
+    photo: Option<String>,
     form: ResourceInput,
     errors: FormErrors,
     kinds: &'static [&'static str],
@@ -290,6 +322,8 @@ async fn edit_view(
         org,
         tabs: &ORG_TABS,
         memberships: memberships(state, OrgId(org)).await?,
+        images: images(state, OrgId(org)).await?,
+        photo: photo_url(state, ctx, &resource).await?,
         resource,
         form,
         errors,
@@ -755,7 +789,8 @@ async fn unblock_member(
 struct PublicHome {
     l: Layout,
     org: Organizer,
-    resources: Vec<Resource>,
+    /// Each resource with its photo's link for the visitor.
+    resources: Vec<(Resource, Option<String>)>,
     events: Vec<Event>,
 }
 
@@ -765,9 +800,14 @@ async fn public_home(
     Path(slug): Path<String>,
 ) -> Result<Response, PageError> {
     let org = organizers::by_slug(&state.db, &slug).await?;
+    let mut list = Vec::new();
+    for r in resources::list(&state.db, org.id, true).await? {
+        let photo = photo_url(&state, &ctx, &r).await?;
+        list.push((r, photo));
+    }
     render(&PublicHome {
         l: Layout::new(&ctx),
-        resources: resources::list(&state.db, org.id, true).await?,
+        resources: list,
         events: events::list(&state.db, org.id, true).await?,
         org,
     })
@@ -779,6 +819,7 @@ struct PublicResource {
     l: Layout,
     org: Organizer,
     resource: Resource,
+    photo: Option<String>,
     date: String,
     prev: String,
     next: String,
@@ -809,6 +850,7 @@ async fn resource_view(
         prev: date.yesterday().unwrap_or(date).to_string(),
         next: date.tomorrow().unwrap_or(date).to_string(),
         date: date.to_string(),
+        photo: photo_url(state, ctx, &resource).await?,
         org,
         resource,
         form,
