@@ -757,3 +757,41 @@ db_test! {
         no_server_errors(&app).await
     }
 }
+
+db_test! {
+    async fn a_card_payment_finishing_after_the_hold_ran_out_never_pays_for_a_place_that_is_gone(app: TestApp) {
+        let (owner, org, _) = coworking(&app).await?;
+        let room = room(&app, &owner, org).await?;
+        let (c, me) = member(&app, "late@example.kz").await?;
+        let (b, _) = book_page(&app, &c, room.id, &hour(DAY, "16", "1")).await?;
+        let b = b.context("booking")?;
+        let order = b.order_id.context("order")?;
+        // The member opens the gateway's page while the hold is on…
+        let r = c.post_form(&format!("/cabinet/orders/{order}/pay"), &[("method", "card"), ("key", "late-1")]).await?;
+        let link = r.location.context("gateway link")?;
+        let id = link.rsplit('/').next().context("link id")?.to_string();
+        // …and pays only after it ran out and the place went back.
+        app.clock.advance_seconds(bookings::HOLD_MINUTES * 60);
+        run_jobs(&app).await?;
+        ensure!(bookings::get_any(&app.db, b.id).await?.status == "expired");
+        app.fake.pay_link(&id, "4242 4242 4242 4242", false).await;
+        app.fake.settle(Duration::from_secs(20)).await;
+        let o = orders::get(&app.db, OrgId(org), order).await?;
+        ensure!(o.status == "void" && o.paid == Money::ZERO, "{o:?}");
+        let b = bookings::settle(&app.db, b.id).await?;
+        ensure!(b.status == "expired", "{b:?}");
+        // The gateway's Check was answered "the order can no longer be paid",
+        // so nothing was charged; had it been, it would be on the balance.
+        let completed: i64 = sqlx::query_scalar("SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM payments WHERE status = 'completed'")
+            .fetch_one(app.db.read()).await?;
+        let balance = match tabys_billing::balances::find(&app.db, tabys_billing::Book::org(OrgId(org)), tabys_billing::Holder::User(me)).await? {
+            Some(w) => tabys_billing::balances::balance(&app.db, &w).await?.main.tiyn(),
+            None => 0,
+        };
+        ensure!(completed == 0 && balance == 0, "charged {completed}, on the balance {balance}");
+        let free: i64 = sqlx::query_scalar("SELECT taken FROM booking_slots WHERE resource_id = $1 AND slot_start = $2")
+            .bind(room.id).bind(b.starts_at).fetch_one(app.db.read()).await?;
+        ensure!(free == 0);
+        no_server_errors(&app).await
+    }
+}
