@@ -37,6 +37,7 @@ pub mod providers;
 pub mod reconcile;
 pub mod recurring;
 pub mod refund;
+pub mod slot_orders;
 
 use std::fmt;
 

@@ -35,6 +35,7 @@ const MIGRATIONS: &[Migration] = migrations![
     5 "0005_files",
     6 "0006_notify_delivery",
     7 "0007_learning",
+    9 "0009_bookings",
 ];
 
 fn checksum(sql: &str) -> String {

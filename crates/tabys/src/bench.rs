@@ -35,6 +35,8 @@ pub enum BenchTask {
     Lesson(crate::bench_lesson::LessonArgs),
     /// Certificate PDFs rendered per second.
     Certificate(crate::bench_lesson::CertificateArgs),
+    /// Booking attempts racing for the same slots.
+    Booking(crate::bench_booking::BookingArgs),
 }
 
 #[derive(clap::Args)]
@@ -62,16 +64,18 @@ pub async fn run(task: BenchTask) -> anyhow::Result<()> {
         BenchTask::Checkout(args) => checkout(args).await,
         BenchTask::Lesson(args) => crate::bench_lesson::lesson(args).await,
         BenchTask::Certificate(args) => crate::bench_lesson::certificate(args).await,
+        BenchTask::Booking(args) => crate::bench_booking::run(args).await,
     }
 }
 
 /// A fresh database for the run, and how to remove it afterwards.
 pub(crate) async fn fresh_db(
-    args: &CheckoutArgs,
+    kind: &str,
+    pg_url: &str,
 ) -> anyhow::Result<(Db, Box<dyn FnOnce() + Send>)> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let suffix = tabys_store::token::random_token()[..10].to_string();
-    match args.db.as_str() {
+    match kind {
         "sqlite" => {
             let dir = std::env::temp_dir().join(format!("tabys-bench-{suffix}"));
             std::fs::create_dir_all(&dir)?;
@@ -84,7 +88,7 @@ pub(crate) async fn fresh_db(
         }
         "postgres" => {
             let schema = format!("bench_{suffix}");
-            let admin = Db::connect(&args.pg_url, clock.clone())
+            let admin = Db::connect(pg_url, clock.clone())
                 .await
                 .context("connecting to PostgreSQL")?;
             let mut tx = admin.begin().await?;
@@ -92,9 +96,9 @@ pub(crate) async fn fresh_db(
                 .execute(&mut *tx)
                 .await?;
             tx.commit().await?;
-            let sep = if args.pg_url.contains('?') { '&' } else { '?' };
+            let sep = if pg_url.contains('?') { '&' } else { '?' };
             let db = Db::connect(
-                &format!("{}{sep}options=-c%20search_path%3D{schema}", args.pg_url),
+                &format!("{pg_url}{sep}options=-c%20search_path%3D{schema}"),
                 clock,
             )
             .await?;
@@ -129,7 +133,7 @@ fn email(s: &str) -> anyhow::Result<Email> {
 
 /// The shop: an organizer with the payment module on, a paid plan without a
 /// practical student limit, and a course at 1 000 ₸.
-async fn shop(db: &Db) -> anyhow::Result<(String, i64)> {
+pub(crate) async fn shop(db: &Db) -> anyhow::Result<(String, i64)> {
     let mut tx = db.begin().await?;
     let new = |e: &str, op| -> anyhow::Result<(NewUser, bool)> {
         Ok((
@@ -331,7 +335,7 @@ async fn one_checkout(
 }
 
 async fn checkout(args: CheckoutArgs) -> anyhow::Result<()> {
-    let (db, cleanup) = fresh_db(&args).await?;
+    let (db, cleanup) = fresh_db(&args.db, &args.pg_url).await?;
     let result = drive(&db, &args).await;
     db.close().await;
     cleanup();

@@ -25,7 +25,7 @@ use tabys_learning::courses::{self, Course, CourseInput, LessonInput};
 use tabys_learning::{certificates, progress};
 use tabys_store::Db;
 
-use crate::bench::{CheckoutArgs, fresh_db};
+use crate::bench::fresh_db;
 
 #[derive(clap::Args)]
 pub struct LessonArgs {
@@ -142,13 +142,7 @@ async fn school(db: &Db, lessons: usize) -> anyhow::Result<(OrgId, UserId, Cours
 }
 
 pub async fn lesson(args: LessonArgs) -> anyhow::Result<()> {
-    let (db, cleanup) = fresh_db(&CheckoutArgs {
-        db: args.db.clone(),
-        customers: args.students,
-        seconds: args.seconds,
-        pg_url: args.pg_url.clone(),
-    })
-    .await?;
+    let (db, cleanup) = fresh_db(&args.db, &args.pg_url).await?;
     let result = drive(&db, &args).await;
     db.close().await;
     cleanup();
@@ -281,13 +275,7 @@ async fn drive(db: &Db, args: &LessonArgs) -> anyhow::Result<String> {
 }
 
 pub async fn certificate(args: CertificateArgs) -> anyhow::Result<()> {
-    let (db, cleanup) = fresh_db(&CheckoutArgs {
-        db: "sqlite".into(),
-        customers: 1,
-        seconds: args.seconds,
-        pg_url: String::new(),
-    })
-    .await?;
+    let (db, cleanup) = fresh_db("sqlite", "").await?;
     let result = render_many(&db, &args).await;
     db.close().await;
     cleanup();

@@ -500,5 +500,6 @@ pub async fn load_money(
         }
     }
     then.close().await;
-    crate::demo_learning::load(db).await
+    crate::demo_learning::load(db).await?;
+    crate::demo_bookings::load(db).await
 }

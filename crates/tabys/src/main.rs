@@ -1,11 +1,13 @@
 //! `tabys`: one binary for the whole platform.
 
 mod bench;
+mod bench_booking;
 mod bench_lesson;
 mod config;
 mod demo;
-mod demo_notify;
+mod demo_bookings;
 mod demo_learning;
+mod demo_notify;
 mod money;
 
 use std::net::SocketAddr;
@@ -254,6 +256,7 @@ fn registry(settings: &Settings) -> tabys_store::jobs::Registry {
     tabys_offers::rights::register(&mut registry);
     tabys_billing::jobs::register(&mut registry, Arc::new(settings.billing.clone()));
     tabys_delivery::sender::register(&mut registry, Arc::new(settings.notify.clone()));
+    tabys_bookings::register(&mut registry);
     registry
 }
 

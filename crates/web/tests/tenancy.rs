@@ -142,6 +142,30 @@ const LEARNING_PAGES: [(&str, &str); 35] = [
     ),
 ];
 
+/// The coworking and events pages with an organizer id in their path.
+/// Their behaviour for their own organizer is proven in
+/// `tests/bookings.rs`; here they must answer 404 to everyone of another
+/// organizer.
+const BOOKING_PAGES: [(&str, &str); 17] = [
+    ("GET", "/org/{org}/bookings"),
+    ("POST", "/org/{org}/bookings"),
+    ("GET", "/org/{org}/bookings/resources/{resource}"),
+    ("POST", "/org/{org}/bookings/resources/{resource}"),
+    ("POST", "/org/{org}/bookings/resources/{resource}/status"),
+    ("POST", "/org/{org}/bookings/events"),
+    ("GET", "/org/{org}/bookings/events/{event}"),
+    ("POST", "/org/{org}/bookings/events/{event}/ticket-types"),
+    ("GET", "/org/{org}/bookings/events/{event}/check-in"),
+    ("POST", "/org/{org}/bookings/events/{event}/check-in"),
+    ("GET", "/org/{org}/bookings/calendar"),
+    ("GET", "/org/{org}/bookings/list"),
+    ("GET", "/org/{org}/bookings/export.csv"),
+    ("GET", "/org/{org}/community"),
+    ("POST", "/org/{org}/community/posts/{post}/remove"),
+    ("POST", "/org/{org}/community/block"),
+    ("POST", "/org/{org}/community/unblock/{user}"),
+];
+
 /// The file library's pages; their behaviour for their own organizer is
 /// proven in `tests/files.rs`.
 const FILE_PAGES: [(&str, &str); 4] = [
@@ -556,7 +580,9 @@ fn fill(pattern: &str, ids: Ids) -> anyhow::Result<String> {
         .replace("{submission}", "1")
         .replace("{post}", "1")
         .replace("{certificate}", "1")
-        .replace("{file}", "1");
+        .replace("{file}", "1")
+        .replace("{resource}", "1")
+        .replace("{event}", "1");
     ensure!(
         !path.contains('{'),
         "{pattern} has a path parameter the tenancy matrix does not know; teach `fill` which id of another organizer to put there"
@@ -618,6 +644,8 @@ fn page_form(
         ("POST", p) if MONEY_PAGES.contains(&("POST", p)) => Vec::new(),
         // So do the course forms.
         ("POST", p) if LEARNING_PAGES.contains(&("POST", p)) => Vec::new(),
+        // The bookings forms read with every field defaulted too.
+        ("POST", p) if BOOKING_PAGES.contains(&("POST", p)) => Vec::new(),
         // The upload sends its own multipart body (see `call_page`).
         ("POST", "/org/{org}/files/{file}/delete" | "/org/{org}/files/upload") => Vec::new(),
         ("POST", "/org/{org}/support/{thread}/upload") => Vec::new(),
@@ -748,7 +776,7 @@ db_test! {
         let w = world(&app).await?;
         let before = snapshot(&w, &app).await?;
         for (who, c) in [("A's owner", &w.owner_a), ("A's manager", &w.manager_a), ("A's customer", &w.customer)] {
-            for (m, pattern) in ORG_PAGES.iter().chain(MONEY_PAGES.iter()).chain(FILE_PAGES.iter()).chain(NOTIFY_PAGES.iter()).chain(LEARNING_PAGES.iter()).copied() {
+            for (m, pattern) in ORG_PAGES.iter().chain(MONEY_PAGES.iter()).chain(FILE_PAGES.iter()).chain(NOTIFY_PAGES.iter()).chain(LEARNING_PAGES.iter()).chain(BOOKING_PAGES.iter()).copied() {
                 let r = call_page(c, m, pattern, w.b_ids, "beta").await?;
                 error_page(&r, StatusCode::NOT_FOUND, "ru", "not-found")
                     .with_context(|| format!("{who}: {m} {pattern} on B"))?;
@@ -962,6 +990,7 @@ fn every_organizer_page_the_router_declares_is_in_the_matrix() -> anyhow::Result
                 .chain(LEARNING_PAGES.iter())
                 .chain(FILE_PAGES.iter())
                 .chain(NOTIFY_PAGES.iter())
+                .chain(BOOKING_PAGES.iter())
                 .any(|(_, p)| p == path),
             "{path} is an organizer page the tenancy matrix does not exercise: add it to ORG_PAGES, or to the list of its capability"
         );
@@ -972,6 +1001,7 @@ fn every_organizer_page_the_router_declares_is_in_the_matrix() -> anyhow::Result
         .chain(LEARNING_PAGES.iter())
         .chain(FILE_PAGES.iter())
         .chain(NOTIFY_PAGES.iter())
+        .chain(BOOKING_PAGES.iter())
     {
         ensure!(
             declared.contains(&p.to_string()),

@@ -766,7 +766,7 @@ async fn org_payout_done(
 /// Card refunds are queued as jobs (the outbox); sending them right away
 /// spares the customer the worker's next pass. A failure here is left to
 /// the job, which tries again.
-async fn send_payouts_now(state: &AppState) {
+pub(crate) async fn send_payouts_now(state: &AppState) {
     let rows = tabys_billing::payments::pending_card_payouts(&state.db)
         .await
         .unwrap_or_default();

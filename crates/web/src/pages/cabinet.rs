@@ -21,9 +21,10 @@ use crate::ctx::{CsrfForm, Ctx, SESSION_COOKIE, set_cookie};
 use crate::error::PageError;
 
 /// The cabinet's sections, in menu order: (path segment, locale key).
-pub const SECTIONS: [(&str, &str); 7] = [
+pub const SECTIONS: [(&str, &str); 8] = [
     ("services", "cabinet-services"),
     ("courses", "learning-my-courses"),
+    ("bookings", "cabinet-bookings"),
     ("balance", "cabinet-balance"),
     ("orders", "cabinet-orders"),
     ("documents", "cabinet-documents"),

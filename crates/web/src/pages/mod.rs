@@ -5,6 +5,7 @@
 mod admin;
 mod auth;
 pub(crate) mod billing;
+mod bookings;
 pub(crate) mod cabinet;
 mod files;
 pub mod layout;
@@ -33,6 +34,7 @@ pub fn router() -> Router<AppState> {
         .merge(offers::router())
         .merge(billing::router())
         .merge(learning::router())
+        .merge(bookings::router())
         .merge(files::router())
         .merge(notify::router())
         .fallback(not_found)
