@@ -247,6 +247,7 @@ fn registry(settings: &Settings) -> tabys_store::jobs::Registry {
     let mut registry = tabys_store::jobs::Registry::default();
     tabys_offers::rights::register(&mut registry);
     tabys_billing::jobs::register(&mut registry, Arc::new(settings.billing.clone()));
+    tabys_live::jobs::register(&mut registry);
     registry
 }
 

@@ -18,6 +18,13 @@ pub const SOURCES: [(Locale, &str); 3] = [
     (Locale::En, include_str!("../../../locales/en/main.ftl")),
 ];
 
+/// The live capability's texts, added to each language's bundle.
+pub const LIVE_SOURCES: [(Locale, &str); 3] = [
+    (Locale::Ru, include_str!("../../../locales/ru/live.ftl")),
+    (Locale::Kk, include_str!("../../../locales/kk/live.ftl")),
+    (Locale::En, include_str!("../../../locales/en/live.ftl")),
+];
+
 type Bundle = FluentBundle<FluentResource>;
 
 fn bundles() -> &'static HashMap<Locale, Bundle> {
@@ -45,6 +52,20 @@ fn bundle(locale: Locale, source: &str) -> Bundle {
             ?errors,
             "duplicate keys in locale file"
         );
+    }
+    for (l, extra) in LIVE_SOURCES {
+        if l != locale {
+            continue;
+        }
+        let resource =
+            FluentResource::try_new(extra.to_string()).unwrap_or_else(|(partial, _)| partial);
+        if let Err(errors) = bundle.add_resource(resource) {
+            tracing::error!(
+                locale = locale.code(),
+                ?errors,
+                "duplicate keys in locale file"
+            );
+        }
     }
     bundle
 }
@@ -231,7 +252,7 @@ mod tests {
 
     #[test]
     fn every_locale_file_parses_without_errors() {
-        for (locale, source) in SOURCES {
+        for (locale, source) in SOURCES.into_iter().chain(LIVE_SOURCES) {
             if let Err((_, errors)) = FluentResource::try_new(source.to_string()) {
                 panic!("{}: {errors:?}", locale.code());
             }
@@ -242,7 +263,13 @@ mod tests {
     fn every_key_exists_in_all_three_languages() {
         let sets: Vec<(Locale, BTreeSet<String>)> = SOURCES
             .iter()
-            .map(|(l, s)| (*l, keys(s).into_iter().collect()))
+            .map(|(l, s)| {
+                let live = LIVE_SOURCES
+                    .iter()
+                    .filter(|(x, _)| x == l)
+                    .flat_map(|(_, s)| keys(s));
+                (*l, keys(s).into_iter().chain(live).collect())
+            })
             .collect();
         let all: BTreeSet<String> = sets.iter().flat_map(|(_, s)| s.iter().cloned()).collect();
         for (locale, set) in &sets {

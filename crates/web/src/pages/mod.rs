@@ -7,6 +7,7 @@ mod auth;
 pub(crate) mod billing;
 pub(crate) mod cabinet;
 pub mod layout;
+mod live;
 pub(crate) mod offers;
 mod org;
 
@@ -27,6 +28,7 @@ pub fn router() -> Router<AppState> {
         .merge(admin::router())
         .merge(offers::router())
         .merge(billing::router())
+        .merge(live::router())
         .fallback(not_found)
 }
 
