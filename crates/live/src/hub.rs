@@ -720,7 +720,23 @@ impl<F: Wire> Session<F> {
         if self.bans.contains(&member.participant) {
             return Err(Error::Conflict("live-banned"));
         }
-        let (tx, rx) = mpsc::channel(self.config.queue);
+        // What the participant missed, or the latest messages for a newcomer.
+        let visible: Vec<F> = self
+            .ring
+            .iter()
+            .filter(|e| e.audience.admits(&member.participant, member.moderator))
+            .filter(|e| match since {
+                Some(s) => e.seq > s,
+                None => e.msg.is_some() && !e.deleted,
+            })
+            .map(|e| e.frame.clone())
+            .collect();
+        let take = match since {
+            Some(_) => visible.len(),
+            None => visible.len().min(self.config.history),
+        };
+        // The queue holds the whole catch-up (at most the ring) at once.
+        let (tx, rx) = mpsc::channel(self.config.queue.max(take + 2));
         let (kick_tx, kick_rx) = oneshot::channel();
         let hello = json!({
             "t": "hello", "you": member.participant, "name": member.name, "mod": member.moderator,
@@ -729,25 +745,8 @@ impl<F: Wire> Session<F> {
             "auto": self.webinar.is_auto(), "webinar": self.webinar.id,
         });
         let _ = tx.try_send(F::from(hello.to_string()));
-        // What the participant missed, or the latest messages for a newcomer.
-        let visible: Vec<&Entry<F>> = self
-            .ring
-            .iter()
-            .filter(|e| e.audience.admits(&member.participant, member.moderator))
-            .filter(|e| match since {
-                Some(s) => e.seq > s,
-                None => e.msg.is_some() && !e.deleted,
-            })
-            .collect();
-        let take = match since {
-            Some(_) => visible.len(),
-            None => self.config.history,
-        };
-        let skip = visible
-            .len()
-            .saturating_sub(take.min(self.config.queue.saturating_sub(2)));
-        for e in &visible[skip..] {
-            let _ = tx.try_send(e.frame.clone());
+        for f in &visible[visible.len() - take..] {
+            let _ = tx.try_send(f.clone());
         }
         let id = self.next_conn;
         self.next_conn += 1;

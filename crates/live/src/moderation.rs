@@ -70,3 +70,16 @@ pub async fn of_room(db: &Db, room: i64) -> Result<Vec<(String, Sanction)>> {
         })
         .collect()
 }
+
+/// Is the participant banned from the room?
+pub async fn is_banned(db: &Db, room: i64, participant: &str) -> Result<bool> {
+    let n: i64 = sqlx::query(
+        "SELECT COUNT(*) FROM live_bans WHERE room_id = $1 AND participant = $2 AND kind = 'ban'",
+    )
+    .bind(room)
+    .bind(participant)
+    .fetch_one(db.read())
+    .await?
+    .try_get(0)?;
+    Ok(n > 0)
+}

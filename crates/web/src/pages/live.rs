@@ -1140,7 +1140,17 @@ async fn webinar_page(
     };
     let mut denied = None;
     if running {
-        match webinars::admit(&state.db, &room, &webinar, &v).await {
+        let admitted = match webinars::admit(&state.db, &room, &webinar, &v).await {
+            Ok(a)
+                if !a.moderator
+                    && tabys_live::moderation::is_banned(&state.db, room.id, &a.participant)
+                        .await? =>
+            {
+                Err(Error::Conflict("live-banned"))
+            }
+            other => other,
+        };
+        match admitted {
             Ok(a) => {
                 let mut query = String::new();
                 if let Some(t) = &v.registration_token {
