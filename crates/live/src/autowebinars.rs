@@ -45,7 +45,7 @@ fn parse_times(raw: &str) -> Option<Vec<Time>> {
         .collect::<Option<_>>()?;
     times.sort();
     times.dedup();
-    (!times.is_empty() && times.len() <= 24).then_some(times)
+    (!times.is_empty() && times.len() <= 96).then_some(times)
 }
 
 fn show_time(t: &Time) -> String {

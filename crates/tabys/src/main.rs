@@ -3,6 +3,7 @@
 mod bench;
 mod config;
 mod demo;
+mod demo_live;
 mod money;
 
 use std::net::SocketAddr;
@@ -145,6 +146,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             demo::load_money(&db, &settings.billing, &settings.database_url).await?;
             demo::print_logins(&settings);
             demo::print_money_logins();
+            demo_live::print(&db).await?;
             if let Some(fake) = &fake {
                 println!(
                     "Card gateway and Kaspi stand-ins: {} (Kaspi app: {}/kaspi)",
