@@ -31,6 +31,8 @@ use tabys_store::Db;
 pub enum BenchTask {
     /// The card checkout under load.
     Checkout(CheckoutArgs),
+    /// One webinar room with many participants.
+    Room(crate::bench_room::RoomArgs),
 }
 
 #[derive(clap::Args)]
@@ -56,6 +58,7 @@ pub struct CheckoutArgs {
 pub async fn run(task: BenchTask) -> anyhow::Result<()> {
     match task {
         BenchTask::Checkout(args) => checkout(args).await,
+        BenchTask::Room(args) => crate::bench_room::run(args).await,
     }
 }
 

@@ -1,6 +1,7 @@
 //! `tabys`: one binary for the whole platform.
 
 mod bench;
+mod bench_room;
 mod config;
 mod demo;
 mod demo_live;
