@@ -1126,11 +1126,7 @@ impl<F: Wire> Session<F> {
                     self.show_banner(Some(id));
                 }
             }
-            "banner_hide" => {
-                if self.banner.is_some() {
-                    self.show_banner(None);
-                }
-            }
+            "banner_hide" if self.banner.is_some() => self.show_banner(None),
             _ => {}
         }
     }

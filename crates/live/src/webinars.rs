@@ -90,11 +90,10 @@ pub struct WebinarInput {
 pub async fn schedule(db: &Db, org: OrgId, room: i64, input: &WebinarInput) -> Result<Webinar> {
     rooms::get(db, org, room).await?;
     let mut errors = Vec::new();
-    let title = crate::text(&input.title, "title", 200).map_err(|e| {
-        if let Error::Invalid(f) = &e {
+    let title = crate::text(&input.title, "title", 200).inspect_err(|e| {
+        if let Error::Invalid(f) = e {
             errors.extend(f.iter().cloned());
         }
-        e
     });
     let starts = tabys_billing::products::parse_local_time(&input.starts_at);
     match starts {
@@ -108,12 +107,12 @@ pub async fn schedule(db: &Db, org: OrgId, room: i64, input: &WebinarInput) -> R
         }),
         Some(_) => {}
     }
-    let duration = crate::number(&input.duration_min, "duration_min", 5, 24 * 60).map_err(|e| {
-        if let Error::Invalid(f) = &e {
-            errors.extend(f.iter().cloned());
-        }
-        e
-    });
+    let duration =
+        crate::number(&input.duration_min, "duration_min", 5, 24 * 60).inspect_err(|e| {
+            if let Error::Invalid(f) = e {
+                errors.extend(f.iter().cloned());
+            }
+        });
     let (Ok(title), Some(starts), Ok(duration)) = (title, starts, duration) else {
         return Err(Error::Invalid(errors));
     };

@@ -180,7 +180,12 @@ pub async fn run(args: RoomArgs) -> anyhow::Result<()> {
     outcome
 }
 
-async fn drive(args: &RoomArgs, protocol: Protocol, url: &str, pid: Option<u32>) -> anyhow::Result<()> {
+async fn drive(
+    args: &RoomArgs,
+    protocol: Protocol,
+    url: &str,
+    pid: Option<u32>,
+) -> anyhow::Result<()> {
     let capacity = (args.rate * args.seconds * 2 + 100) as usize;
     let shared = Arc::new(Shared {
         protocol,
@@ -210,7 +215,10 @@ async fn drive(args: &RoomArgs, protocol: Protocol, url: &str, pid: Option<u32>)
             }
         })
     });
-    for batch in (0..args.participants).collect::<Vec<_>>().chunks(args.connect_batch.max(1)) {
+    for batch in (0..args.participants)
+        .collect::<Vec<_>>()
+        .chunks(args.connect_batch.max(1))
+    {
         let (ready_tx, mut ready_rx) = mpsc::channel::<()>(batch.len());
         for &i in batch {
             let (tx, rx) = mpsc::channel::<String>(16);
@@ -425,9 +433,14 @@ async fn open(i: usize, url: &str, protocol: Protocol) -> anyhow::Result<Ws> {
     let port = req.uri().port_u16().unwrap_or(80);
     if protocol == Protocol::Tabys {
         // A guest of an open room: its own id, its own name.
-        req.headers_mut()
-            .insert("cookie", format!("lg={:016x}{}", i + 1, "0".repeat(48)).parse()?);
-        let uri = format!("{url}{}name=b{i}", if url.contains('?') { "&" } else { "?" });
+        req.headers_mut().insert(
+            "cookie",
+            format!("lg={:016x}{}", i + 1, "0".repeat(48)).parse()?,
+        );
+        let uri = format!(
+            "{url}{}name=b{i}",
+            if url.contains('?') { "&" } else { "?" }
+        );
         *req.uri_mut() = uri.parse()?;
     }
     let addr = tokio::net::lookup_host((host.as_str(), port))
@@ -492,7 +505,10 @@ fn free_port() -> anyhow::Result<u16> {
 
 async fn wait_for(port: u16) -> anyhow::Result<()> {
     for _ in 0..300 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
             return Ok(());
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -509,7 +525,11 @@ async fn start_tabys() -> anyhow::Result<(String, tokio::process::Child)> {
     ));
     std::fs::create_dir_all(&dir)?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let db = Db::connect(&format!("sqlite://{}", dir.join("tabys.db").display()), clock).await?;
+    let db = Db::connect(
+        &format!("sqlite://{}", dir.join("tabys.db").display()),
+        clock,
+    )
+    .await?;
     db.migrate().await?;
     let webinar = room(&db).await?;
     db.close().await;
