@@ -113,6 +113,7 @@ live-csv-hint = Replaces every event of the scenario. Columns:
 live-csv-rejected = Nothing was imported. Fix these rows:
 live-row = Row
 live-settings = Settings
+live-past-sessions = Sessions held (analytics of each)
 live-next-sessions = Next sessions
 live-upcoming = Upcoming webinars
 live-running-now = The webinar is on now.

@@ -113,6 +113,7 @@ live-csv-hint = Сценарийдің барлық оқиғасын ауыст�
 live-csv-rejected = Ештеңе жүктелмеді. Мына жолдарды түзетіңіз:
 live-row = Жол
 live-settings = Баптаулар
+live-past-sessions = Өткен сеанстар (әрқайсысының талдауы)
 live-next-sessions = Жақын сеанстар
 live-upcoming = Жақын вебинарлар
 live-running-now = Вебинар қазір жүріп жатыр.

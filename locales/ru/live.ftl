@@ -113,6 +113,7 @@ live-csv-hint = Заменяет все события сценария. Сто�
 live-csv-rejected = Ничего не загружено. Исправьте строки:
 live-row = Строка
 live-settings = Настройки
+live-past-sessions = Прошедшие сеансы (аналитика каждого)
 live-next-sessions = Ближайшие сеансы
 live-upcoming = Ближайшие вебинары
 live-running-now = Вебинар идёт сейчас.

@@ -521,6 +521,22 @@ pub async fn current_or_next(db: &Db, aw: &Autowebinar) -> Result<Option<Webinar
     }
 }
 
+/// The autowebinar's sessions that have begun, newest first: each has
+/// its own analytics.
+pub async fn sessions(db: &Db, org: OrgId, aw: i64) -> Result<Vec<Webinar>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {} FROM live_webinars WHERE org_id = $1 AND autowebinar_id = $2 AND starts_at <= $3
+         ORDER BY starts_at DESC LIMIT 100",
+        webinars::COLUMNS
+    ))
+    .bind(org.0)
+    .bind(aw)
+    .bind(db.now().0)
+    .fetch_all(db.read())
+    .await?;
+    rows.iter().map(webinars::from_row).collect()
+}
+
 /// The next starts to show on the landing page.
 pub fn upcoming(aw: &Autowebinar, now: Timestamp, count: usize) -> Vec<Timestamp> {
     let from = Timestamp(now.0 - aw.duration_min * 60_000 + 1);

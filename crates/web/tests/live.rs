@@ -569,6 +569,9 @@ db_test! {
         ensure!(r.status == StatusCode::SEE_OTHER, "{} {}", r.status, r.text);
         ensure!(scenario::events(&app.db, recorded).await?.iter().any(|e| e.body == "Я тоже здесь"));
         ensure!(page.text.contains("data-stat=\"attendees\">2<"), "{}", page.text);
+        // The autowebinar lists the session with its analytics.
+        let aw_page = owner.get(&format!("/org/{org}/live/autowebinars/{aw}")).await?;
+        ensure!(aw_page.text.contains(&format!("/org/{org}/live/webinars/{session}")), "{}", aw_page.text);
         Ok(())
     }
 }

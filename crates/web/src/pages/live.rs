@@ -890,6 +890,7 @@ struct AutowebinarPage {
     form: AutowebinarInput,
     scenarios: Vec<Scenario>,
     upcoming: Vec<Timestamp>,
+    sessions: Vec<Webinar>,
     errors: FormErrors,
 }
 
@@ -927,6 +928,7 @@ async fn autowebinar_view(
         form: form.unwrap_or_else(|| form_of(&aw)),
         scenarios: scenario::of_room(&state.db, org, aw.room_id).await?,
         upcoming: autowebinars::upcoming(&aw, state.db.now(), 5),
+        sessions: autowebinars::sessions(&state.db, org, aw.id).await?,
         aw,
         errors,
     };
