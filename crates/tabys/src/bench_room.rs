@@ -248,10 +248,24 @@ async fn drive(
     // Let the count frames of the joins settle before measuring.
     tokio::time::sleep(Duration::from_secs(2)).await;
     shared.measuring.store(true, Ordering::Relaxed);
+    let cpu_before = (cpu_seconds(std::process::id()), pid.and_then(cpu_seconds));
+    let measuring = Instant::now();
     let sent = generate(args, protocol, &senders).await;
-    // What is in flight arrives.
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    // What is in flight arrives: wait until deliveries stop growing (at most a minute).
+    let mut last = shared.histogram.count();
+    let mut quiet = 0;
+    for _ in 0..60 {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let now = shared.histogram.count();
+        quiet = if now == last { quiet + 1 } else { 0 };
+        last = now;
+        if quiet >= 2 {
+            break;
+        }
+    }
     shared.measuring.store(false, Ordering::Relaxed);
+    let elapsed = measuring.elapsed().as_secs_f64() - 2.0;
+    let cpu_after = (cpu_seconds(std::process::id()), pid.and_then(cpu_seconds));
     let _ = stop_tx.send(true);
     let mut outcomes = Vec::with_capacity(tasks.len());
     for t in tasks {
@@ -277,12 +291,19 @@ async fn drive(
     let reordered: u64 = outcomes.iter().map(|o| o.reordered).sum();
     let dropped = outcomes.iter().filter(|o| o.connected && o.dropped).count();
     let deliveries = shared.histogram.count();
-    let window = args.seconds as f64;
+    // Deliveries spread over the sending time and the tail that followed it.
+    let window = elapsed.max(args.seconds as f64);
     let rss_mb = rss_peak.load(Ordering::Relaxed) / 1024;
+    let used = |before: Option<f64>, after: Option<f64>| match (before, after) {
+        (Some(b), Some(a)) => format!("{:.1}", a - b),
+        _ => "?".into(),
+    };
     eprintln!(
-        "protocol={} sent={sent} accepted={accepted} deliveries={deliveries} dropped_participants={dropped} max_ms={:.1}",
+        "protocol={} sent={sent} accepted={accepted} deliveries={deliveries} dropped_participants={dropped} max_ms={:.1} window_s={window:.1} cpu_s_server={} cpu_s_generator={}",
         args.protocol,
-        shared.histogram.max_us.load(Ordering::Relaxed) as f64 / 1000.0
+        shared.histogram.max_us.load(Ordering::Relaxed) as f64 / 1000.0,
+        used(cpu_before.1, cpu_after.1),
+        used(cpu_before.0, cpu_after.0),
     );
     println!(
         "RESULT room participants={connected} deliveries_per_s={:.0} p50_ms={:.1} p99_ms={:.1} lost={lost} reordered={reordered} server_rss_mb={rss_mb}",
@@ -486,6 +507,17 @@ async fn expect_prefix(ws: &mut Ws, prefix: &str) -> anyhow::Result<()> {
     tokio::time::timeout(Duration::from_secs(30), wait)
         .await
         .context("socket.io handshake timed out")?
+}
+
+/// User and system CPU time a process has used, in seconds (clock ticks of 1/100 s).
+fn cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    Some((utime + stime) / 100.0)
 }
 
 /// The resident size of a process in KiB.

@@ -312,6 +312,13 @@ async fn serve_db(settings: Settings, db: Db, no_worker: bool) -> anyhow::Result
         .await
         .with_context(|| format!("listening on {}", settings.listen))?;
     let addr = listener.local_addr()?;
+    // Chat frames are small and must leave at once, not wait for the
+    // previous one's acknowledgement (Nagle's algorithm).
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+        }
+    });
     tracing::info!(%addr, database = %settings.redacted_database_url(), "serving");
     println!("Tabys is serving on http://{addr}/");
     axum::serve(listener, tabys_web::app(state).into_make_service())
