@@ -37,6 +37,8 @@ pub enum BenchTask {
     Certificate(crate::bench_lesson::CertificateArgs),
     /// Booking attempts racing for the same slots.
     Booking(crate::bench_booking::BookingArgs),
+    /// One webinar room with many participants.
+    Room(crate::bench_room::RoomArgs),
 }
 
 #[derive(clap::Args)]
@@ -65,6 +67,7 @@ pub async fn run(task: BenchTask) -> anyhow::Result<()> {
         BenchTask::Lesson(args) => crate::bench_lesson::lesson(args).await,
         BenchTask::Certificate(args) => crate::bench_lesson::certificate(args).await,
         BenchTask::Booking(args) => crate::bench_booking::run(args).await,
+        BenchTask::Room(args) => crate::bench_room::run(args).await,
     }
 }
 

@@ -206,6 +206,7 @@ pub async fn load(db: &Db) -> anyhow::Result<()> {
         };
         signup::join(db, &lessbek, &customer, join).await?;
     }
+    crate::demo_live::load(db).await?;
     Ok(())
 }
 

@@ -3,10 +3,12 @@
 mod bench;
 mod bench_booking;
 mod bench_lesson;
+mod bench_room;
 mod config;
 mod demo;
 mod demo_bookings;
 mod demo_learning;
+mod demo_live;
 mod demo_notify;
 mod money;
 
@@ -153,6 +155,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             demo::print_logins(&settings);
             demo::print_money_logins();
             demo_notify::print(post.as_ref());
+            demo_live::print(&db).await?;
             if let Some(fake) = &fake {
                 println!(
                     "Card gateway and Kaspi stand-ins: {} (Kaspi app: {}/kaspi)",
@@ -257,6 +260,7 @@ fn registry(settings: &Settings) -> tabys_store::jobs::Registry {
     tabys_billing::jobs::register(&mut registry, Arc::new(settings.billing.clone()));
     tabys_delivery::sender::register(&mut registry, Arc::new(settings.notify.clone()));
     tabys_bookings::register(&mut registry);
+    tabys_live::jobs::register(&mut registry);
     registry
 }
 
@@ -318,6 +322,13 @@ async fn serve_db(settings: Settings, db: Db, no_worker: bool) -> anyhow::Result
         .await
         .with_context(|| format!("listening on {}", settings.listen))?;
     let addr = listener.local_addr()?;
+    // Chat frames are small and must leave at once, not wait for the
+    // previous one's acknowledgement (Nagle's algorithm).
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+        }
+    });
     tracing::info!(%addr, database = %settings.redacted_database_url(), "serving");
     println!("Tabys is serving on http://{addr}/");
     axum::serve(listener, tabys_web::app(state).into_make_service())

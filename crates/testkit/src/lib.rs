@@ -261,6 +261,7 @@ impl TestApp {
         let mut registry = tabys_store::jobs::Registry::default();
         tabys_billing::jobs::register(&mut registry, self.billing.clone());
         tabys_delivery::sender::register(&mut registry, self.notify.clone());
+        tabys_live::jobs::register(&mut registry);
         Ok(tabys_store::jobs::run_due(&self.db, &registry, 1_000).await?)
     }
 

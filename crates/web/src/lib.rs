@@ -58,7 +58,12 @@ pub struct AppState {
     pub gateway: tabys_billing::providers::cloudpayments::Client,
     /// Where uploaded files are kept and the key that signs links to them.
     pub files: tabys_files::Files,
+    /// The running webinar sessions of this process.
+    pub live: LiveHubs,
 }
+
+/// The room hubs, fanning out the sockets' own text frames.
+pub type LiveHubs = tabys_live::hub::Hubs<axum::extract::ws::Utf8Bytes>;
 
 impl AppState {
     /// With money settings left at their defaults: no card gateway, no Kaspi.
@@ -66,6 +71,7 @@ impl AppState {
         let billing = tabys_billing::BillingConfig::default();
         let gateway = tabys_billing::providers::cloudpayments::Client::new(&billing);
         Self {
+            live: LiveHubs::new(db.clone(), tabys_live::hub::HubConfig::default()),
             db,
             config: Arc::new(config),
             metrics: Arc::new(Metrics::default()),

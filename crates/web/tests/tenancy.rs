@@ -193,6 +193,39 @@ const NOTIFY_PAGES: [(&str, &str); 11] = [
     ("POST", "/org/{org}/sending"),
 ];
 
+/// The webinar pages with an organizer id in their path. Their behaviour
+/// for their own organizer is proven in `tests/live.rs`; here they must
+/// answer 404 to everyone of another organizer.
+const LIVE_PAGES: [(&str, &str); 27] = [
+    ("GET", "/org/{org}/live"),
+    ("POST", "/org/{org}/live"),
+    ("GET", "/org/{org}/live/filters"),
+    ("POST", "/org/{org}/live/filters"),
+    ("GET", "/org/{org}/live/rooms/{room}"),
+    ("POST", "/org/{org}/live/rooms/{room}"),
+    ("POST", "/org/{org}/live/rooms/{room}/delete"),
+    ("POST", "/org/{org}/live/rooms/{room}/moderators"),
+    ("POST", "/org/{org}/live/rooms/{room}/banners"),
+    ("POST", "/org/{org}/live/rooms/{room}/webinars"),
+    ("POST", "/org/{org}/live/rooms/{room}/scenarios"),
+    ("POST", "/org/{org}/live/rooms/{room}/autowebinars"),
+    ("POST", "/org/{org}/live/banners/{banner}/archive"),
+    ("GET", "/org/{org}/live/webinars/{w}"),
+    ("POST", "/org/{org}/live/webinars/{w}/open"),
+    ("POST", "/org/{org}/live/webinars/{w}/close"),
+    ("GET", "/org/{org}/live/webinars/{w}/activity.csv"),
+    ("POST", "/org/{org}/live/webinars/{w}/messages/{m}/promote"),
+    ("GET", "/org/{org}/live/scenarios/{s}"),
+    ("GET", "/org/{org}/live/scenarios/{s}/csv"),
+    ("POST", "/org/{org}/live/scenarios/{s}/import"),
+    ("POST", "/org/{org}/live/scenarios/{s}/events"),
+    ("POST", "/org/{org}/live/scenarios/{s}/events/{e}"),
+    ("POST", "/org/{org}/live/scenarios/{s}/events/{e}/delete"),
+    ("GET", "/org/{org}/live/autowebinars/{a}"),
+    ("POST", "/org/{org}/live/autowebinars/{a}"),
+    ("POST", "/org/{org}/live/autowebinars/{a}/delete"),
+];
+
 /// Every API route with an organizer id in its path that this matrix
 /// knows how to call, as the OpenAPI document names them.
 const ORG_API: [(&str, &str); 13] = [
@@ -582,7 +615,15 @@ fn fill(pattern: &str, ids: Ids) -> anyhow::Result<String> {
         .replace("{certificate}", "1")
         .replace("{file}", "1")
         .replace("{resource}", "1")
-        .replace("{event}", "1");
+        .replace("{event}", "1")
+        // Webinar records: the organizer in the path is refused first.
+        .replace("{room}", "1")
+        .replace("{banner}", "1")
+        .replace("{w}", "1")
+        .replace("{m}", "1")
+        .replace("{s}", "1")
+        .replace("{e}", "1")
+        .replace("{a}", "1");
     ensure!(
         !path.contains('{'),
         "{pattern} has a path parameter the tenancy matrix does not know; teach `fill` which id of another organizer to put there"
@@ -665,6 +706,28 @@ fn page_form(
             ("reply_to", "intruder@example.kz".into()),
             ("sms_mode", "operator".into()),
         ],
+        // One form that every webinar form can read.
+        ("POST", p) if LIVE_PAGES.contains(&("POST", p)) => [
+            "title",
+            "language",
+            "video_kind",
+            "video_url",
+            "access",
+            "text",
+            "button_text",
+            "starts_at",
+            "duration_min",
+            "lang",
+            "words",
+            "csv",
+            "at",
+            "kind",
+            "schedule_kind",
+            "times",
+        ]
+        .iter()
+        .map(|k| (*k, "1".to_string()))
+        .collect(),
         other => bail!("no form for {other:?}"),
     })
 }
@@ -776,7 +839,7 @@ db_test! {
         let w = world(&app).await?;
         let before = snapshot(&w, &app).await?;
         for (who, c) in [("A's owner", &w.owner_a), ("A's manager", &w.manager_a), ("A's customer", &w.customer)] {
-            for (m, pattern) in ORG_PAGES.iter().chain(MONEY_PAGES.iter()).chain(FILE_PAGES.iter()).chain(NOTIFY_PAGES.iter()).chain(LEARNING_PAGES.iter()).chain(BOOKING_PAGES.iter()).copied() {
+            for (m, pattern) in ORG_PAGES.iter().chain(MONEY_PAGES.iter()).chain(FILE_PAGES.iter()).chain(NOTIFY_PAGES.iter()).chain(LEARNING_PAGES.iter()).chain(BOOKING_PAGES.iter()).chain(LIVE_PAGES.iter()).copied() {
                 let r = call_page(c, m, pattern, w.b_ids, "beta").await?;
                 error_page(&r, StatusCode::NOT_FOUND, "ru", "not-found")
                     .with_context(|| format!("{who}: {m} {pattern} on B"))?;
@@ -991,6 +1054,7 @@ fn every_organizer_page_the_router_declares_is_in_the_matrix() -> anyhow::Result
                 .chain(FILE_PAGES.iter())
                 .chain(NOTIFY_PAGES.iter())
                 .chain(BOOKING_PAGES.iter())
+                .chain(LIVE_PAGES.iter())
                 .any(|(_, p)| p == path),
             "{path} is an organizer page the tenancy matrix does not exercise: add it to ORG_PAGES, or to the list of its capability"
         );
@@ -1002,6 +1066,7 @@ fn every_organizer_page_the_router_declares_is_in_the_matrix() -> anyhow::Result
         .chain(FILE_PAGES.iter())
         .chain(NOTIFY_PAGES.iter())
         .chain(BOOKING_PAGES.iter())
+        .chain(LIVE_PAGES.iter())
     {
         ensure!(
             declared.contains(&p.to_string()),

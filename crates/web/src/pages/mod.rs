@@ -13,6 +13,7 @@ pub(crate) mod notify;
 pub(crate) mod learning;
 mod learning_school;
 mod learning_student;
+mod live;
 pub(crate) mod offers;
 mod org;
 
@@ -37,6 +38,7 @@ pub fn router() -> Router<AppState> {
         .merge(bookings::router())
         .merge(files::router())
         .merge(notify::router())
+        .merge(live::router())
         .fallback(not_found)
 }
 
