@@ -550,3 +550,23 @@ err-statement-columns = A line needs 5 fields separated by ";".
 err-statement-date = Dates are YYYY-MM-DD.
 err-statement-reference = The transaction number is missing.
 err-statement-amount = The amount is wrong.
+
+## Files
+files-title = Files
+files-used = Used
+files-choose = File
+files-hint = Video (MP4, WebM), audio (MP3, OGG, WAV, M4A), images, PDF, Office files, text and CSV — up to 2 GB.
+files-upload = Upload
+files-none = No files yet.
+files-name = Name
+files-type = Type
+files-size = Size
+files-uploaded = Uploaded
+files-delete = Delete
+err-storage-limit = Your plan's storage is full: delete files you no longer need or move to a plan with more space.
+err-file-too-large = The file is too large for this place.
+err-file-type = This type of file is not accepted here.
+err-file-empty = The file is empty.
+err-upload-interrupted = The upload was interrupted. Please try again.
+err-link-invalid = The link is not valid.
+err-link-expired = The link has expired. Open the file again from its page.

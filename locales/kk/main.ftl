@@ -545,3 +545,23 @@ err-statement-columns = Жолда «;» арқылы бөлінген 5 өрі�
 err-statement-date = Күн ЖЖЖЖ-АА-КК пішімінде.
 err-statement-reference = Операция нөмірі жоқ.
 err-statement-amount = Сома қате.
+
+## Files
+files-title = Файлдар
+files-used = Пайдаланылды
+files-choose = Файл
+files-hint = Бейне (MP4, WebM), аудио (MP3, OGG, WAV, M4A), суреттер, PDF, Office файлдары, мәтін және CSV — 2 ГБ-қа дейін.
+files-upload = Жүктеу
+files-none = Әзірге файл жоқ.
+files-name = Атауы
+files-type = Түрі
+files-size = Көлемі
+files-uploaded = Жүктелді
+files-delete = Жою
+err-storage-limit = Тариф бойынша сақтау орны таусылды: қажетсіз файлдарды жойыңыз немесе көлемі үлкен тарифке өтіңіз.
+err-file-too-large = Бұл жер үшін файл тым үлкен.
+err-file-type = Мұнда мұндай файл түрі қабылданбайды.
+err-file-empty = Файл бос.
+err-upload-interrupted = Жүктеу үзілді. Қайталап көріңіз.
+err-link-invalid = Сілтеме жарамсыз.
+err-link-expired = Сілтеменің мерзімі өтті. Файлды беттен қайта ашыңыз.

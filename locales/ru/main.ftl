@@ -553,3 +553,23 @@ err-statement-columns = В строке должно быть 5 полей че�
 err-statement-date = Дата в формате ГГГГ-ММ-ДД.
 err-statement-reference = Нет номера операции.
 err-statement-amount = Неверная сумма.
+
+## Files
+files-title = Файлы
+files-used = Занято
+files-choose = Файл
+files-hint = Видео (MP4, WebM), аудио (MP3, OGG, WAV, M4A), изображения, PDF, файлы Office, текст и CSV — до 2 ГБ.
+files-upload = Загрузить
+files-none = Файлов пока нет.
+files-name = Название
+files-type = Тип
+files-size = Размер
+files-uploaded = Загружен
+files-delete = Удалить
+err-storage-limit = Место в хранилище по тарифу закончилось: удалите ненужные файлы или перейдите на тариф с большим объёмом.
+err-file-too-large = Файл слишком большой для этого места.
+err-file-type = Такой тип файла здесь не принимается.
+err-file-empty = Файл пустой.
+err-upload-interrupted = Загрузка прервалась. Попробуйте ещё раз.
+err-link-invalid = Ссылка недействительна.
+err-link-expired = Срок действия ссылки истёк. Откройте файл заново со страницы.

@@ -1,18 +1,32 @@
-//! Notifications: for now the in-app inbox only. A capability adds a
-//! notification inside the transaction of the change it reports, so a
-//! person is told exactly when the change happened. A notification stores a
-//! locale key and its arguments, not text, so it is shown in whatever
-//! language the reader uses when they read it.
+//! Notifications (PL-7). A capability adds a notification inside the
+//! transaction of the change it reports ([`add`]), so a person is told
+//! exactly when the change happened. A notification stores a locale key
+//! and its arguments, not text, so it is shown in whatever language the
+//! reader uses when they read it.
 //!
-//! This crate owns the `notifications` table. It does not decide who must
-//! be told what (the capability does), and it knows nothing of HTTP or of
-//! how a locale key is translated. E-mail, SMS and per-person preferences
-//! are meant to be added here, on top of [`add`].
+//! [`add`] writes the in-app message and, in the same transaction, the
+//! deliveries by e-mail and SMS that the person's choices and the kind's
+//! category call for, with the job that sends them (the outbox). This
+//! crate also owns people's channel choices and phones, organizers'
+//! sending settings and the support chat.
+//!
+//! It does not decide who must be told what (the capability does), knows
+//! nothing of HTTP, and sends nothing itself: `tabys-delivery` renders and
+//! sends the deliveries recorded here.
+
+pub mod category;
+pub mod deliveries;
+pub mod prefs;
+pub mod settings;
+pub mod support;
 
 use sqlx::Row;
 use tabys_core::ids::{OrgId, UserId};
 use tabys_core::{Error, Result, Timestamp};
-use tabys_store::{Db, Tx};
+use tabys_store::{Conn, Db, Tx};
+
+use crate::category::Category;
+use crate::deliveries::{Channel, NewDelivery};
 
 /// A notification to add.
 #[derive(Debug, Clone)]
@@ -45,8 +59,16 @@ impl Notification {
     }
 }
 
-/// Adds a notification inside the caller's transaction.
+/// Adds a notification inside the caller's transaction, with its
+/// e-mail and SMS deliveries and the job that sends them.
 pub async fn add(tx: &mut Tx, now: Timestamp, n: NewNotification) -> Result<i64> {
+    let id = add_in_app(tx, now, &n).await?;
+    plan(tx, now, id, &n).await?;
+    Ok(id)
+}
+
+/// Adds only the in-app message (a mailing sent to the inbox).
+pub async fn add_in_app(tx: &mut Tx, now: Timestamp, n: &NewNotification) -> Result<i64> {
     let row = sqlx::query(
         "INSERT INTO notifications (user_id, org_id, kind, locale_key, args, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
     )
@@ -54,11 +76,85 @@ pub async fn add(tx: &mut Tx, now: Timestamp, n: NewNotification) -> Result<i64>
     .bind(n.org.map(|o| o.0))
     .bind(n.kind)
     .bind(n.key)
-    .bind(serde_json::Value::Object(n.args).to_string())
+    .bind(serde_json::Value::Object(n.args.clone()).to_string())
     .bind(now.0)
     .fetch_one(&mut **tx)
     .await?;
     Ok(row.try_get(0)?)
+}
+
+/// Is the person's newest marketing consent towards the publisher a grant?
+/// The offers capability owns consents and depends on this crate, so the
+/// newest event is read here directly; no event means no consent.
+pub async fn marketing_consent(conn: &mut Conn, user: UserId, org: Option<OrgId>) -> Result<bool> {
+    let row = sqlx::query(
+        "SELECT granted FROM consent_events WHERE user_id = $1 AND COALESCE(org_id, 0) = $2 AND kind = 'marketing'
+         ORDER BY id DESC LIMIT 1",
+    )
+    .bind(user.0)
+    .bind(org.map_or(0, |o| o.0))
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(match row {
+        Some(r) => r.try_get::<i64, _>(0)? != 0,
+        None => false,
+    })
+}
+
+/// Records the deliveries a new notification calls for and enqueues their job.
+async fn plan(tx: &mut Tx, now: Timestamp, notification: i64, n: &NewNotification) -> Result<()> {
+    let category = category::of_kind(n.kind);
+    let Some(user) = sqlx::query("SELECT email, status FROM users WHERE id = $1")
+        .bind(n.user.0)
+        .fetch_optional(&mut **tx)
+        .await?
+    else {
+        return Err(Error::NotFound);
+    };
+    let email: String = user.try_get(0)?;
+    let status: String = user.try_get(1)?;
+    // An erased account keeps no address to write to.
+    if status == "erased" || email.is_empty() {
+        return Ok(());
+    }
+    if category == Category::Marketing && !marketing_consent(tx, n.user, n.org).await? {
+        return Ok(());
+    }
+    let channels = prefs::channels_in(tx, n.user, category).await?;
+    let mut planned = Vec::new();
+    if channels.email {
+        planned.push((Channel::Email, email));
+    }
+    if channels.sms
+        && let Some(org) = n.org
+        && settings::get_in(tx, org).await?.sms_mode != settings::SmsMode::Off
+        && let Some(phone) = prefs::phone_in(tx, n.user).await?
+    {
+        planned.push((Channel::Sms, phone));
+    }
+    let mut ids = Vec::new();
+    for (channel, address) in planned {
+        ids.push(
+            deliveries::insert(
+                tx,
+                now,
+                NewDelivery {
+                    notification_id: Some(notification),
+                    mailing_id: None,
+                    user: n.user,
+                    org: n.org,
+                    channel,
+                    address,
+                    kind: n.kind.to_string(),
+                    category,
+                    key: n.key.to_string(),
+                    args: n.args.clone(),
+                },
+            )
+            .await?,
+        );
+    }
+    deliveries::enqueue(tx, now, n.org, &ids).await
 }
 
 /// A person's notifications, newest first.
@@ -136,8 +232,16 @@ pub async fn mark_all_read(db: &Db, user: UserId) -> Result<u64> {
 }
 
 /// Removes a person's notifications when their personal data is erased:
-/// an inbox is not evidence, and its arguments may name them.
+/// an inbox is not evidence, and its arguments may name them. Their
+/// deliveries, channel choices and phone go with them.
 pub async fn erase_for(tx: &mut Tx, user: UserId) -> Result<u64> {
+    for sql in [
+        "DELETE FROM notify_deliveries WHERE user_id = $1",
+        "DELETE FROM notify_preferences WHERE user_id = $1",
+        "DELETE FROM notify_contacts WHERE user_id = $1",
+    ] {
+        sqlx::query(sql).bind(user.0).execute(&mut **tx).await?;
+    }
     let done = sqlx::query("DELETE FROM notifications WHERE user_id = $1")
         .bind(user.0)
         .execute(&mut **tx)

@@ -18,6 +18,14 @@
 //! cards. It never touches the merchant's database: it sees only HTTP.
 //!
 //! Test cards: any 16 digits pay, `4000 0000 0000 0002` is declined.
+//!
+//! For notifications it also has an SMTP sink ([`smtp`]) and a stand-in
+//! of SMSC.kz's SMS API ([`smsc`]), served together with pages to read
+//! what arrived ([`messaging`]).
+
+pub mod messaging;
+pub mod smsc;
+pub mod smtp;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;

@@ -3,7 +3,7 @@
 //! is split between letters), and starts a new page when one is full.
 //! No kerning or shaping: Cyrillic, Kazakh and Latin letters need none.
 
-use crate::{BOLD, Block, Document, Error, REGULAR};
+use crate::{BOLD, Block, Document, Error, REGULAR, Rgb};
 
 /// A4 in points.
 pub(crate) const PAGE_WIDTH: f32 = 595.28;
@@ -21,6 +21,9 @@ const TITLE_SIZE: f32 = 16.0;
 const HEADING_SIZE: f32 = 12.5;
 const BODY_SIZE: f32 = 10.0;
 const NOTE_SIZE: f32 = 8.5;
+const DISPLAY_SIZE: f32 = 22.0;
+/// The side of a QR code on the page, in points.
+const QR_SIDE: f32 = 110.0;
 const LEADING: f32 = 1.38;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -126,6 +129,8 @@ pub(crate) struct Run {
     pub y: f32,
     pub grey: bool,
     pub text: String,
+    /// Printed in this colour instead of black or grey.
+    pub colour: Option<Rgb>,
 }
 
 /// A thin horizontal rule from `x1` to `x2` at `y`.
@@ -136,14 +141,28 @@ pub(crate) struct Rule {
     pub y: f32,
 }
 
+/// A rectangle: filled (QR modules, bands) or only outlined (frames).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Rect {
+    pub x: f32,
+    pub y: f32,
+    pub w: f32,
+    pub h: f32,
+    pub colour: Rgb,
+    /// Outline width; `None` fills the rectangle.
+    pub stroke: Option<f32>,
+}
+
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Page {
     pub runs: Vec<Run>,
     pub rules: Vec<Rule>,
+    pub rects: Vec<Rect>,
 }
 
 struct Cursor<'f> {
     fonts: &'f Fonts,
+    accent: Option<Rgb>,
     pages: Vec<Page>,
     /// The top of the next line.
     y: f32,
@@ -187,6 +206,7 @@ impl Cursor<'_> {
             y,
             grey,
             text,
+            colour: None,
         });
         self.y -= height;
     }
@@ -200,6 +220,59 @@ impl Cursor<'_> {
                 self.line(style, size, MARGIN_X, grey, line);
             }
         }
+    }
+
+    /// Text centred on the line, wrapped if it is wider than the content.
+    fn centered(&mut self, style: Style, size: f32, text: &str, colour: Option<Rgb>) {
+        let font = self.fonts.get(style);
+        for line in wrap(font, size, text, CONTENT_WIDTH) {
+            if line.is_empty() {
+                self.y -= size * LEADING * 0.6;
+                continue;
+            }
+            let height = size * LEADING;
+            self.need(height);
+            let x = (PAGE_WIDTH - font.width(&line, size)) / 2.0;
+            let y = self.y - size;
+            self.page().runs.push(Run {
+                style,
+                size,
+                x,
+                y,
+                grey: false,
+                text: line,
+                colour,
+            });
+            self.y -= height;
+        }
+    }
+
+    /// A QR code as dark squares on the page, centred.
+    fn qr(&mut self, text: &str) -> Result<(), Error> {
+        let code = qrcode::QrCode::new(text.as_bytes()).map_err(|e| Error::Qr(e.to_string()))?;
+        let n = code.width();
+        let colours = code.to_colors();
+        // A quiet zone of four modules on each side, as readers expect.
+        let module = QR_SIDE / (n as f32 + 8.0);
+        self.need(QR_SIDE + 6.0);
+        let left = (PAGE_WIDTH - QR_SIDE) / 2.0 + 4.0 * module;
+        let top = self.y - 4.0 * module;
+        let dark = Rgb(20, 20, 20);
+        for (i, c) in colours.iter().enumerate() {
+            if *c == qrcode::Color::Dark {
+                let (row, col) = (i / n, i % n);
+                self.page().rects.push(Rect {
+                    x: left + col as f32 * module,
+                    y: top - (row as f32 + 1.0) * module,
+                    w: module,
+                    h: module,
+                    colour: dark,
+                    stroke: None,
+                });
+            }
+        }
+        self.y -= QR_SIDE + 6.0;
+        Ok(())
     }
 
     fn key_value(&mut self, key: &str, value: &str) {
@@ -224,6 +297,7 @@ impl Cursor<'_> {
                     y,
                     grey: true,
                     text: k.clone(),
+                    colour: None,
                 });
             }
             if let Some(v) = values.get(i).filter(|v| !v.is_empty()) {
@@ -234,6 +308,7 @@ impl Cursor<'_> {
                     y,
                     grey: false,
                     text: v.clone(),
+                    colour: None,
                 });
             }
             self.y -= height;
@@ -243,14 +318,19 @@ impl Cursor<'_> {
 }
 
 /// Places every block; the last step numbers the pages.
-pub(crate) fn lay_out(doc: &Document, fonts: &Fonts) -> Vec<Page> {
+pub(crate) fn lay_out(doc: &Document, fonts: &Fonts) -> Result<Vec<Page>, Error> {
     let mut c = Cursor {
         fonts,
+        accent: doc.accent_colour(),
         pages: vec![Page::default()],
         y: TOP,
     };
     if !doc.title().trim().is_empty() {
-        c.text(Style::Bold, TITLE_SIZE, false, doc.title());
+        if c.accent.is_some() {
+            c.centered(Style::Bold, TITLE_SIZE + 4.0, doc.title(), c.accent);
+        } else {
+            c.text(Style::Bold, TITLE_SIZE, false, doc.title());
+        }
         c.y -= 4.0;
         let y = c.y;
         c.page().rules.push(Rule {
@@ -283,6 +363,16 @@ pub(crate) fn lay_out(doc: &Document, fonts: &Fonts) -> Vec<Page> {
                     c.new_page();
                 }
             }
+            Block::Display(text) => {
+                c.gap(6.0);
+                c.centered(Style::Bold, DISPLAY_SIZE, text, c.accent);
+                c.y -= 6.0;
+            }
+            Block::Centered(text) => {
+                c.centered(Style::Regular, BODY_SIZE + 1.0, text, None);
+                c.y -= 3.0;
+            }
+            Block::Qr(text) => c.qr(text)?,
         }
     }
     let total = c.pages.len();
@@ -296,9 +386,28 @@ pub(crate) fn lay_out(doc: &Document, fonts: &Fonts) -> Vec<Page> {
             y: FOOTER_Y,
             grey: true,
             text,
+            colour: None,
         });
+        if let Some(colour) = doc.accent_colour() {
+            page.rects.push(Rect {
+                x: 20.0,
+                y: 20.0,
+                w: PAGE_WIDTH - 40.0,
+                h: PAGE_HEIGHT - 40.0,
+                colour,
+                stroke: Some(3.0),
+            });
+            page.rects.push(Rect {
+                x: 26.0,
+                y: 26.0,
+                w: PAGE_WIDTH - 52.0,
+                h: PAGE_HEIGHT - 52.0,
+                colour,
+                stroke: Some(0.8),
+            });
+        }
     }
-    c.pages
+    Ok(c.pages)
 }
 
 /// Breaks a text into lines no wider than `width` points. Each line of the
@@ -408,7 +517,7 @@ mod tests {
                 "Абзац {i}: Пользователь обязуется исполнять правила пользования Сайтом."
             ));
         }
-        let pages = lay_out(&doc, &f);
+        let pages = lay_out(&doc, &f).expect("lays out");
         assert!(pages.len() > 2);
         let total = pages.len();
         for (i, p) in pages.iter().enumerate() {
@@ -426,7 +535,7 @@ mod tests {
         let f = fonts();
         let mut doc = Document::new("T");
         doc.paragraph("one").page_break().paragraph("two");
-        let pages = lay_out(&doc, &f);
+        let pages = lay_out(&doc, &f).expect("lays out");
         assert_eq!(pages.len(), 2);
         assert!(pages[1].runs.iter().any(|r| r.text == "two"));
     }

@@ -221,6 +221,42 @@ pub(crate) fn write(title: &str, pages: &[Page], fonts: &Fonts) -> Result<Vec<u8
                 num(rule.y)
             );
         }
+        for r in &page.rects {
+            let (cr, cg, cb) = (
+                f32::from(r.colour.0) / 255.0,
+                f32::from(r.colour.1) / 255.0,
+                f32::from(r.colour.2) / 255.0,
+            );
+            match r.stroke {
+                Some(width) => {
+                    let _ = writeln!(
+                        ops,
+                        "{} {} {} RG {} w {} {} {} {} re S",
+                        num(cr),
+                        num(cg),
+                        num(cb),
+                        num(width),
+                        num(r.x),
+                        num(r.y),
+                        num(r.w),
+                        num(r.h)
+                    );
+                }
+                None => {
+                    let _ = writeln!(
+                        ops,
+                        "{} {} {} rg {} {} {} {} re f",
+                        num(cr),
+                        num(cg),
+                        num(cb),
+                        num(r.x),
+                        num(r.y),
+                        num(r.w),
+                        num(r.h)
+                    );
+                }
+            }
+        }
         for run in &page.runs {
             let (used, resource, font) = match run.style {
                 Style::Regular => (&mut regular, "F1", &fonts.regular),
@@ -231,10 +267,19 @@ pub(crate) fn write(title: &str, pages: &[Page], fonts: &Fonts) -> Result<Vec<u8
                 .chars()
                 .map(|c| format!("{:04X}", used.add(font, c)))
                 .collect();
-            let grey = if run.grey { "0.38" } else { "0.1" };
+            let fill = match run.colour {
+                Some(c) => format!(
+                    "{} {} {} rg",
+                    num(f32::from(c.0) / 255.0),
+                    num(f32::from(c.1) / 255.0),
+                    num(f32::from(c.2) / 255.0)
+                ),
+                None if run.grey => "0.38 g".to_string(),
+                None => "0.1 g".to_string(),
+            };
             let _ = writeln!(
                 ops,
-                "BT {grey} g /{resource} {} Tf 1 0 0 1 {} {} Tm <{glyphs}> Tj ET",
+                "BT {fill} /{resource} {} Tf 1 0 0 1 {} {} Tm <{glyphs}> Tj ET",
                 num(run.size),
                 num(run.x),
                 num(run.y)

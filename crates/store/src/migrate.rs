@@ -32,6 +32,9 @@ const MIGRATIONS: &[Migration] = migrations![
     2 "0002_offers",
     3 "0003_notify",
     4 "0004_billing",
+    5 "0005_files",
+    6 "0006_notify_delivery",
+    7 "0007_learning",
     8 "0008_live",
 ];
 

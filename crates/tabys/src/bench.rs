@@ -31,6 +31,10 @@ use tabys_store::Db;
 pub enum BenchTask {
     /// The card checkout under load.
     Checkout(CheckoutArgs),
+    /// Lesson pages under concurrent signed-in students.
+    Lesson(crate::bench_lesson::LessonArgs),
+    /// Certificate PDFs rendered per second.
+    Certificate(crate::bench_lesson::CertificateArgs),
     /// One webinar room with many participants.
     Room(crate::bench_room::RoomArgs),
 }
@@ -58,12 +62,16 @@ pub struct CheckoutArgs {
 pub async fn run(task: BenchTask) -> anyhow::Result<()> {
     match task {
         BenchTask::Checkout(args) => checkout(args).await,
+        BenchTask::Lesson(args) => crate::bench_lesson::lesson(args).await,
+        BenchTask::Certificate(args) => crate::bench_lesson::certificate(args).await,
         BenchTask::Room(args) => crate::bench_room::run(args).await,
     }
 }
 
 /// A fresh database for the run, and how to remove it afterwards.
-async fn fresh_db(args: &CheckoutArgs) -> anyhow::Result<(Db, Box<dyn FnOnce() + Send>)> {
+pub(crate) async fn fresh_db(
+    args: &CheckoutArgs,
+) -> anyhow::Result<(Db, Box<dyn FnOnce() + Send>)> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let suffix = tabys_store::token::random_token()[..10].to_string();
     match args.db.as_str() {
@@ -352,7 +360,9 @@ async fn drive(db: &Db, args: &CheckoutArgs) -> anyhow::Result<String> {
     billing.cloudpayments.public_id = f.public_id;
     billing.cloudpayments.api_secret = f.api_secret;
     billing.public_url = base.clone();
-    let state = tabys_web::AppState::new(db.clone(), tabys_web::WebConfig::default())
+    // The checkout stores no files; the folder is only named.
+    let files = tabys_files::Files::new(std::env::temp_dir().join("tabys-bench-files"), [0; 32]);
+    let state = tabys_web::AppState::new(db.clone(), tabys_web::WebConfig::default(), files)
         .with_billing(billing.clone());
     let app = tabys_web::app(state);
     tokio::spawn(async move {

@@ -20,9 +20,17 @@ pub struct Settings {
     /// `text` or `json` log lines.
     pub log_format: String,
     pub max_body_bytes: usize,
+    /// The largest upload (lesson video), in bytes.
+    pub max_upload_bytes: usize,
+    /// 64 hex digits signing links to files; by default kept in
+    /// `<data_dir>/secret.key`, made on first start.
+    pub secret_key: Option<String>,
     /// Money: the providers' endpoints and secrets, trial credit, fees,
     /// the operator's requisites (`[billing]` in the file).
     pub billing: tabys_billing::BillingConfig,
+    /// Notifications: the SMTP server, the operator's SMSC account
+    /// (`[notify.smtp]`, `[notify.smsc]` in the file).
+    pub notify: tabys_delivery::NotifyConfig,
 }
 
 impl Default for Settings {
@@ -34,7 +42,10 @@ impl Default for Settings {
             secure_cookies: false,
             log_format: "text".into(),
             max_body_bytes: 1024 * 1024,
+            max_upload_bytes: tabys_web::WebConfig::default().max_upload_bytes,
+            secret_key: None,
             billing: tabys_billing::BillingConfig::default(),
+            notify: tabys_delivery::NotifyConfig::default(),
         }
     }
 }
@@ -47,6 +58,7 @@ impl std::fmt::Debug for Settings {
             .field("data_dir", &self.data_dir)
             .field("secure_cookies", &self.secure_cookies)
             .field("log_format", &self.log_format)
+            .field("notify", &self.notify)
             .finish()
     }
 }
@@ -107,8 +119,40 @@ impl Settings {
                 *field = v;
             }
         }
+        let n = &mut s.notify;
+        for (name, field) in [
+            ("TABYS_SMTP_HOST", &mut n.smtp.host),
+            ("TABYS_SMTP_USERNAME", &mut n.smtp.username),
+            ("TABYS_SMTP_PASSWORD", &mut n.smtp.password),
+            ("TABYS_SMTP_FROM", &mut n.smtp.from),
+            ("TABYS_SMTP_FROM_NAME", &mut n.smtp.from_name),
+            ("TABYS_SMTP_HELLO", &mut n.smtp.hello_name),
+            ("TABYS_SMSC_URL", &mut n.smsc.url),
+            ("TABYS_SMSC_LOGIN", &mut n.smsc.login),
+            ("TABYS_SMSC_PASSWORD", &mut n.smsc.password),
+            ("TABYS_SMSC_SENDER", &mut n.smsc.sender),
+        ] {
+            if let Some(v) = env(name) {
+                *field = v;
+            }
+        }
+        if let Some(v) = env("TABYS_SMTP_PORT") {
+            n.smtp.port = v.parse().context("TABYS_SMTP_PORT must be a port number")?;
+        }
+        if let Some(v) = env("TABYS_SMTP_SECURITY") {
+            n.smtp.security = tabys_delivery::config::Security::parse(&v)
+                .context("TABYS_SMTP_SECURITY must be starttls, tls or plain")?;
+        }
         if let Some(v) = env("TABYS_MAX_BODY_BYTES") {
             s.max_body_bytes = v.parse().context("TABYS_MAX_BODY_BYTES must be a number")?;
+        }
+        if let Some(v) = env("TABYS_MAX_UPLOAD_BYTES") {
+            s.max_upload_bytes = v
+                .parse()
+                .context("TABYS_MAX_UPLOAD_BYTES must be a number")?;
+        }
+        if let Some(v) = env("TABYS_SECRET_KEY") {
+            s.secret_key = Some(v);
         }
         if let Some(d) = data {
             s.data_dir = d.to_path_buf();
@@ -116,10 +160,25 @@ impl Settings {
         if let Some(l) = listen {
             s.listen = l;
         }
+        // Links in messages lead to the site, wherever it is published.
+        if s.notify.public_url.is_empty() {
+            s.notify.public_url = if s.billing.public_url.is_empty() {
+                format!("http://{}", s.listen)
+            } else {
+                s.billing.public_url.clone()
+            };
+        }
         if s.database_url.is_empty() {
             s.database_url = format!("sqlite://{}", s.data_dir.join("tabys.db").display());
         }
         Ok(s)
+    }
+
+    /// Uploaded files under `<data_dir>/files`, links signed with the secret key.
+    pub fn files(&self) -> anyhow::Result<tabys_files::Files> {
+        let key = tabys_files::load_key(&self.data_dir, self.secret_key.as_deref())
+            .map_err(anyhow::Error::msg)?;
+        Ok(tabys_files::Files::new(self.data_dir.join("files"), key))
     }
 
     /// The URL with any password replaced by `***`.
@@ -137,6 +196,7 @@ impl Settings {
         tabys_web::WebConfig {
             secure_cookies: self.secure_cookies,
             max_body_bytes: self.max_body_bytes,
+            max_upload_bytes: self.max_upload_bytes,
         }
     }
 }
@@ -166,6 +226,18 @@ mod tests {
         };
         assert!(!format!("{s:?}").contains("s3cret"));
         assert!(s.redacted_database_url().contains("***"));
+    }
+
+    #[test]
+    fn smtp_and_smsc_passwords_are_never_shown() {
+        let mut s = Settings::default();
+        s.notify.smtp.password = "smtp-s3cret".into();
+        s.notify.smsc.password = "smsc-s3cret".into();
+        let shown = format!("{s:?}");
+        assert!(
+            !shown.contains("smtp-s3cret") && !shown.contains("smsc-s3cret"),
+            "{shown}"
+        );
     }
 
     #[test]

@@ -347,7 +347,10 @@ pub const MONEY_LOGINS: [(&str, &str, &str); 2] = [
 ];
 
 pub fn print_money_logins() {
-    for (email, password, what) in MONEY_LOGINS {
+    for (email, password, what) in MONEY_LOGINS
+        .into_iter()
+        .chain([crate::demo_learning::CURATOR])
+    {
         println!("  {email:<22} {password:<16} {what}");
     }
     println!();
@@ -498,5 +501,5 @@ pub async fn load_money(
         }
     }
     then.close().await;
-    Ok(())
+    crate::demo_learning::load(db).await
 }

@@ -1,10 +1,13 @@
 //! `tabys`: one binary for the whole platform.
 
 mod bench;
+mod bench_lesson;
 mod bench_room;
 mod config;
 mod demo;
+mod demo_learning;
 mod demo_live;
+mod demo_notify;
 mod money;
 
 use std::net::SocketAddr;
@@ -142,11 +145,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             config::init_logging(&settings);
             let mut settings = settings;
             let fake = money::demo_providers(&mut settings).await?;
+            let post = demo_notify::post_office(&mut settings).await?;
             let db = open(&settings).await?;
             demo::load(&db).await?;
             demo::load_money(&db, &settings.billing, &settings.database_url).await?;
+            demo_notify::load(&db).await?;
             demo::print_logins(&settings);
             demo::print_money_logins();
+            demo_notify::print(post.as_ref());
             demo_live::print(&db).await?;
             if let Some(fake) = &fake {
                 println!(
@@ -250,6 +256,7 @@ fn registry(settings: &Settings) -> tabys_store::jobs::Registry {
     let mut registry = tabys_store::jobs::Registry::default();
     tabys_offers::rights::register(&mut registry);
     tabys_billing::jobs::register(&mut registry, Arc::new(settings.billing.clone()));
+    tabys_delivery::sender::register(&mut registry, Arc::new(settings.notify.clone()));
     tabys_live::jobs::register(&mut registry);
     registry
 }
@@ -306,8 +313,8 @@ async fn serve_db(settings: Settings, db: Db, no_worker: bool) -> anyhow::Result
             stop,
         ))
     });
-    let state =
-        tabys_web::AppState::new(db.clone(), settings.web()).with_billing(settings.billing.clone());
+    let state = tabys_web::AppState::new(db.clone(), settings.web(), settings.files()?)
+        .with_billing(settings.billing.clone());
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .with_context(|| format!("listening on {}", settings.listen))?;

@@ -84,6 +84,8 @@ macro_rules! db_only_test {
 pub struct TestDb {
     pub db: Db,
     pub clock: TestClock,
+    /// Uploaded files, in a folder of this test's own.
+    pub files: tabys_files::Files,
     cleanup: Cleanup,
 }
 
@@ -138,12 +140,20 @@ impl TestDb {
         };
         let db = Db::connect(&url, Arc::new(clock.clone())).await?;
         db.migrate().await?;
-        Ok(Self { db, clock, cleanup })
+        let files_dir = std::env::temp_dir().join(format!("tabys-files-{}", random_suffix()));
+        let files = tabys_files::Files::new(files_dir, rand::random());
+        Ok(Self {
+            db,
+            clock,
+            files,
+            cleanup,
+        })
     }
 }
 
 impl Drop for TestDb {
     fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(self.files.root());
         match &self.cleanup {
             Cleanup::Folder(dir) => {
                 let _ = std::fs::remove_dir_all(dir);
@@ -179,11 +189,17 @@ pub struct TestApp {
     pub base: String,
     pub db: Db,
     pub clock: TestClock,
+    /// Where the app keeps uploaded files.
+    pub files: tabys_files::Files,
     pub backend: Backend,
     /// The payment providers' stand-in, on its own port, sharing the clock.
     pub fake: tabys_providers_fake::FakeProvider,
     /// The money settings the app runs with (pointing at `fake`).
     pub billing: Arc<tabys_billing::BillingConfig>,
+    /// The SMTP sink and the SMSC stand-in, with their pages.
+    pub post: tabys_providers_fake::messaging::FakeMessaging,
+    /// The sending settings the worker runs with (pointing at `post`).
+    pub notify: Arc<tabys_delivery::NotifyConfig>,
     _db: TestDb,
     server: tokio::task::JoinHandle<()>,
 }
@@ -211,8 +227,15 @@ impl TestApp {
         let addr = listener.local_addr()?;
         fake.set_merchant(&format!("http://{addr}"));
         let billing = billing_for(&fake, &format!("http://{addr}"));
-        let state =
-            tabys_web::AppState::new(test_db.db.clone(), config).with_billing(billing.clone());
+        let post = tabys_providers_fake::messaging::FakeMessaging::start(
+            "127.0.0.1:0".parse()?,
+            "127.0.0.1:0".parse()?,
+            tabys_providers_fake::smsc::SmscConfig::default(),
+        )
+        .await?;
+        let notify = notify_for(&post, &format!("http://{addr}"));
+        let state = tabys_web::AppState::new(test_db.db.clone(), config, test_db.files.clone())
+            .with_billing(billing.clone());
         let app = tabys_web::app(state);
         let server = tokio::spawn(async move {
             let _ = axum::serve(listener, app.into_make_service()).await;
@@ -221,9 +244,12 @@ impl TestApp {
             base: format!("http://{addr}"),
             db: test_db.db.clone(),
             clock: test_db.clock.clone(),
+            files: test_db.files.clone(),
             backend,
             fake,
             billing: Arc::new(billing),
+            post,
+            notify: Arc::new(notify),
             _db: test_db,
             server,
         })
@@ -234,6 +260,7 @@ impl TestApp {
     pub async fn run_jobs(&self) -> anyhow::Result<tabys_store::jobs::Pass> {
         let mut registry = tabys_store::jobs::Registry::default();
         tabys_billing::jobs::register(&mut registry, self.billing.clone());
+        tabys_delivery::sender::register(&mut registry, self.notify.clone());
         tabys_live::jobs::register(&mut registry);
         Ok(tabys_store::jobs::run_due(&self.db, &registry, 1_000).await?)
     }
@@ -254,6 +281,39 @@ impl TestApp {
             .await?;
         if r.status != StatusCode::SEE_OTHER {
             bail!("sign-up of {email} answered {}: {}", r.status, r.text);
+        }
+        Ok(c)
+    }
+
+    /// Adds a staff login with `role` (`manager`, `curator`, `support`)
+    /// through the owner's staff form and returns its browser, signed in.
+    pub async fn staff(
+        &self,
+        owner: &Client,
+        org: i64,
+        email: &str,
+        role: &str,
+    ) -> anyhow::Result<Client> {
+        let r = owner
+            .post_form(
+                &format!("/org/{org}/staff"),
+                &[
+                    ("email", email),
+                    ("name", "Staff"),
+                    ("role", role),
+                    ("password", PASSWORD),
+                ],
+            )
+            .await?;
+        if r.status != StatusCode::SEE_OTHER {
+            bail!("adding {email} answered {}: {}", r.status, r.text);
+        }
+        let c = self.client()?;
+        let r = c
+            .post_form("/login", &[("email", email), ("password", PASSWORD)])
+            .await?;
+        if r.status != StatusCode::SEE_OTHER {
+            bail!("sign-in of {email} answered {}: {}", r.status, r.text);
         }
         Ok(c)
     }
@@ -312,6 +372,27 @@ pub fn billing_for(
         kbe: "17".into(),
     };
     b
+}
+
+/// Sending settings pointing at a running post office: plain SMTP to its
+/// sink, the SMSC stand-in's operator account, and one-second timeouts so
+/// that "the server did not answer" is tested in about a second.
+pub fn notify_for(
+    post: &tabys_providers_fake::messaging::FakeMessaging,
+    site: &str,
+) -> tabys_delivery::NotifyConfig {
+    let mut n = tabys_delivery::NotifyConfig::default();
+    n.smtp.host = post.smtp_addr().ip().to_string();
+    n.smtp.port = post.smtp_addr().port();
+    n.smtp.security = tabys_delivery::config::Security::Plain;
+    n.smtp.from = "no-reply@tabys.test".into();
+    n.smtp.timeout_ms = 1_000;
+    n.smsc.url = post.base().to_string();
+    n.smsc.login = "tabys".into();
+    n.smsc.password = "smsc-test-password".into();
+    n.smsc.timeout_ms = 1_000;
+    n.public_url = site.to_string();
+    n
 }
 
 /// The password every test person gets.
@@ -495,6 +576,42 @@ impl Client {
 
     /// Posts a form with the CSRF token filled in and extra headers
     /// (`Accept-Language`, …).
+    /// Posts a multipart form as a browser sends a file input: the CSRF
+    /// token and `fields` first, then the file in the field `file`.
+    pub async fn upload(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+        file_name: &str,
+        bytes: &[u8],
+    ) -> anyhow::Result<Reply> {
+        let token = self.csrf().await?;
+        let boundary = format!("----tabys{}", random_suffix());
+        let mut body = Vec::new();
+        for (name, value) in [("csrf", token.as_str())].iter().chain(fields) {
+            body.extend_from_slice(
+                format!(
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+                )
+                .as_bytes(),
+            );
+        }
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        self.post_raw(
+            path,
+            &format!("multipart/form-data; boundary={boundary}"),
+            body,
+        )
+        .await
+    }
+
     pub async fn post_form_with<K: AsRef<str>, V: AsRef<str>>(
         &self,
         path: &str,

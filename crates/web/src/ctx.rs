@@ -205,6 +205,13 @@ impl FromRequestParts<AppState> for Ctx {
     }
 }
 
+impl Ctx {
+    /// Whether `given` is this visitor's CSRF token.
+    pub fn csrf_matches(&self, given: &str) -> bool {
+        csrf_matches(&self.csrf, given)
+    }
+}
+
 fn csrf_matches(expected: &str, given: &str) -> bool {
     !expected.is_empty() && expected.as_bytes().ct_eq(given.as_bytes()).into()
 }

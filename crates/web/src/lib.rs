@@ -8,6 +8,7 @@
 pub mod api;
 mod ctx;
 mod error;
+pub mod files;
 pub mod i18n;
 mod metrics;
 mod pages;
@@ -19,7 +20,6 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, Request};
 use tabys_store::Db;
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
@@ -32,6 +32,8 @@ pub struct WebConfig {
     pub secure_cookies: bool,
     /// The largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// The largest body of an upload (a route ending in `/upload`), in bytes.
+    pub max_upload_bytes: usize,
 }
 
 impl Default for WebConfig {
@@ -39,6 +41,8 @@ impl Default for WebConfig {
         Self {
             secure_cookies: false,
             max_body_bytes: 1024 * 1024,
+            // A 2 GiB lesson video and the form around it.
+            max_upload_bytes: 2049 * 1024 * 1024,
         }
     }
 }
@@ -52,6 +56,8 @@ pub struct AppState {
     /// The money capability's settings and the card gateway's client.
     pub billing: Arc<tabys_billing::BillingConfig>,
     pub gateway: tabys_billing::providers::cloudpayments::Client,
+    /// Where uploaded files are kept and the key that signs links to them.
+    pub files: tabys_files::Files,
     /// The running webinar sessions of this process.
     pub live: LiveHubs,
 }
@@ -61,7 +67,7 @@ pub type LiveHubs = tabys_live::hub::Hubs<axum::extract::ws::Utf8Bytes>;
 
 impl AppState {
     /// With money settings left at their defaults: no card gateway, no Kaspi.
-    pub fn new(db: Db, config: WebConfig) -> Self {
+    pub fn new(db: Db, config: WebConfig, files: tabys_files::Files) -> Self {
         let billing = tabys_billing::BillingConfig::default();
         let gateway = tabys_billing::providers::cloudpayments::Client::new(&billing);
         Self {
@@ -71,6 +77,7 @@ impl AppState {
             metrics: Arc::new(Metrics::default()),
             billing: Arc::new(billing),
             gateway,
+            files,
         }
     }
 
@@ -86,15 +93,18 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The whole application.
 pub fn app(state: AppState) -> Router {
-    let limit = state.config.max_body_bytes;
     Router::new()
         .merge(pages::router())
         .nest("/api/v1", api::router())
+        .merge(files::router())
         .merge(metrics::router())
         // Inside the error renderer, so that a body over the limit is
         // answered with a translated page or a JSON error.
         .layer(DefaultBodyLimit::disable())
-        .layer(RequestBodyLimitLayer::new(limit))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            files::limit_body,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             error::render_page_errors,

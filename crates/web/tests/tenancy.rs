@@ -64,6 +64,111 @@ const MONEY_PAGES: [(&str, &str); 18] = [
     ("POST", "/org/{org}/sales/payouts/{payout}/done"),
 ];
 
+/// The course pages of an organizer (the learning capability).
+const LEARNING_PAGES: [(&str, &str); 35] = [
+    (
+        "POST",
+        "/org/{org}/courses/{course}/lessons/{lesson}/upload",
+    ),
+    (
+        "POST",
+        "/org/{org}/courses/{course}/lessons/{lesson}/files/{file}/remove",
+    ),
+    ("GET", "/org/{org}/courses"),
+    ("POST", "/org/{org}/courses"),
+    ("GET", "/org/{org}/courses/{course}"),
+    ("POST", "/org/{org}/courses/{course}"),
+    ("POST", "/org/{org}/courses/{course}/publish"),
+    ("POST", "/org/{org}/courses/{course}/modules"),
+    ("POST", "/org/{org}/courses/{course}/modules/{module}/move"),
+    ("POST", "/org/{org}/courses/{course}/lessons"),
+    ("GET", "/org/{org}/courses/{course}/lessons/{lesson}"),
+    ("POST", "/org/{org}/courses/{course}/lessons/{lesson}"),
+    ("POST", "/org/{org}/courses/{course}/lessons/{lesson}/move"),
+    (
+        "POST",
+        "/org/{org}/courses/{course}/lessons/{lesson}/publish",
+    ),
+    (
+        "POST",
+        "/org/{org}/courses/{course}/lessons/{lesson}/questions",
+    ),
+    (
+        "POST",
+        "/org/{org}/courses/{course}/lessons/{lesson}/questions/{question}/delete",
+    ),
+    (
+        "GET",
+        "/org/{org}/courses/{course}/lessons/{lesson}/preview",
+    ),
+    ("GET", "/org/{org}/courses/{course}/students"),
+    ("POST", "/org/{org}/courses/{course}/students"),
+    ("GET", "/org/{org}/courses/{course}/students/{student}"),
+    (
+        "POST",
+        "/org/{org}/courses/{course}/students/{student}/curator",
+    ),
+    (
+        "POST",
+        "/org/{org}/courses/{course}/students/{student}/block",
+    ),
+    (
+        "POST",
+        "/org/{org}/courses/{course}/students/{student}/unblock",
+    ),
+    (
+        "POST",
+        "/org/{org}/courses/{course}/students/{student}/revoke",
+    ),
+    (
+        "POST",
+        "/org/{org}/courses/{course}/students/{student}/override",
+    ),
+    ("POST", "/org/{org}/courses/{course}/groups"),
+    ("GET", "/org/{org}/courses/{course}/analytics"),
+    ("GET", "/org/{org}/courses/{course}/analytics.csv"),
+    ("GET", "/org/{org}/learning/queue"),
+    ("GET", "/org/{org}/learning/submissions/{submission}"),
+    ("POST", "/org/{org}/learning/submissions/{submission}"),
+    (
+        "POST",
+        "/org/{org}/learning/submissions/{submission}/comment",
+    ),
+    ("POST", "/org/{org}/learning/posts/{post}/delete"),
+    ("GET", "/org/{org}/learning/certificates"),
+    (
+        "POST",
+        "/org/{org}/learning/certificates/{certificate}/clarify",
+    ),
+];
+
+/// The file library's pages; their behaviour for their own organizer is
+/// proven in `tests/files.rs`.
+const FILE_PAGES: [(&str, &str); 4] = [
+    ("GET", "/org/{org}/files"),
+    ("POST", "/org/{org}/files/upload"),
+    ("GET", "/org/{org}/files/{file}"),
+    ("POST", "/org/{org}/files/{file}/delete"),
+];
+
+/// The notification pages with an organizer id in their path: the support
+/// inbox, mailings and sending settings. Their behaviour for their own
+/// organizer is proven in `tests/notify.rs`; here they must answer 404 to
+/// everyone of another organizer.
+const NOTIFY_PAGES: [(&str, &str); 11] = [
+    ("GET", "/org/{org}/support"),
+    ("POST", "/org/{org}/support/{thread}/upload"),
+    ("GET", "/org/{org}/support/{thread}/files/{message}"),
+    ("GET", "/org/{org}/support/{thread}"),
+    ("POST", "/org/{org}/support/{thread}"),
+    ("POST", "/org/{org}/support/{thread}/update"),
+    ("GET", "/org/{org}/support/{thread}/last"),
+    ("GET", "/org/{org}/mailings"),
+    ("POST", "/org/{org}/mailings"),
+    ("GET", "/org/{org}/sending"),
+    ("POST", "/org/{org}/sending"),
+];
+
 /// The webinar pages with an organizer id in their path. Their behaviour
 /// for their own organizer is proven in `tests/live.rs`; here they must
 /// answer 404 to everyone of another organizer.
@@ -395,6 +500,10 @@ struct Snapshot {
     token_works: bool,
     /// The newest entry of the whole audit chain: a refused request writes none.
     newest_audit_seq: Option<i64>,
+    /// B's sender name and reply-to, its mailings and support messages.
+    sending: (String, String),
+    mailings: usize,
+    support_messages: i64,
 }
 
 async fn snapshot(w: &World, app: &TestApp) -> anyhow::Result<Snapshot> {
@@ -435,13 +544,23 @@ async fn snapshot(w: &World, app: &TestApp) -> anyhow::Result<Snapshot> {
             .await?
             .first()
             .map(|r| r.seq),
+        sending: {
+            let s = tabys_notify::settings::get(&app.db, tabys_core::ids::OrgId(b)).await?;
+            (s.sender_name, s.reply_to)
+        },
+        mailings: tabys_delivery::mailings::list(&app.db, tabys_core::ids::OrgId(b))
+            .await?
+            .len(),
+        support_messages: sqlx::query_scalar("SELECT COUNT(*) FROM support_messages")
+            .fetch_one(app.db.read())
+            .await?,
     })
 }
 
 /// A route pattern with the ids of one organizer filled in.
 fn fill(pattern: &str, ids: Ids) -> anyhow::Result<String> {
     // On a customer's page the person is a customer, elsewhere a staff member.
-    let user = if pattern.contains("/customers/") {
+    let user = if pattern.contains("/customers/") || pattern.contains("{student}") {
         ids.customer
     } else {
         ids.user
@@ -459,6 +578,18 @@ fn fill(pattern: &str, ids: Ids) -> anyhow::Result<String> {
         .replace("{act}", "1")
         .replace("{invoice}", "1")
         .replace("{payout}", "1")
+        .replace("{thread}", "1")
+        .replace("{message}", "1")
+        // Course records: the organizer in the path is refused first too.
+        .replace("{student}", &user.to_string())
+        .replace("{course}", "1")
+        .replace("{module}", "1")
+        .replace("{lesson}", "1")
+        .replace("{question}", "1")
+        .replace("{submission}", "1")
+        .replace("{post}", "1")
+        .replace("{certificate}", "1")
+        .replace("{file}", "1")
         // Webinar records: the organizer in the path is refused first.
         .replace("{room}", "1")
         .replace("{banner}", "1")
@@ -548,6 +679,27 @@ fn page_form(
         .iter()
         .map(|k| (*k, "1".to_string()))
         .collect(),
+        // So do the course forms.
+        ("POST", p) if LEARNING_PAGES.contains(&("POST", p)) => Vec::new(),
+        // The upload sends its own multipart body (see `call_page`).
+        ("POST", "/org/{org}/files/{file}/delete" | "/org/{org}/files/upload") => Vec::new(),
+        ("POST", "/org/{org}/support/{thread}/upload") => Vec::new(),
+        ("POST", "/org/{org}/support/{thread}") => vec![("body", "Захваченный ответ".into())],
+        ("POST", "/org/{org}/support/{thread}/update") => {
+            vec![("assignee", String::new()), ("status", "closed".into())]
+        }
+        ("POST", "/org/{org}/mailings") => vec![
+            ("channel", "email".into()),
+            ("segment", "all".into()),
+            ("purpose", "info".into()),
+            ("subject", "Захвачено".into()),
+            ("body", "Захваченная рассылка".into()),
+        ],
+        ("POST", "/org/{org}/sending") => vec![
+            ("sender_name", "Захвачено".into()),
+            ("reply_to", "intruder@example.kz".into()),
+            ("sms_mode", "operator".into()),
+        ],
         other => bail!("no form for {other:?}"),
     })
 }
@@ -563,6 +715,10 @@ async fn call_page(
     let form = page_form(method, pattern, slug)?;
     let r = match method {
         "GET" => c.get(&path).await?,
+        // An upload is a multipart form carrying a file.
+        "POST" if path.ends_with("/upload") => {
+            c.upload(&path, &[], "notes.txt", b"taken over").await?
+        }
         "POST" => c.post_form(&path, &form).await?,
         other => bail!("unexpected method {other}"),
     };
@@ -655,7 +811,7 @@ db_test! {
         let w = world(&app).await?;
         let before = snapshot(&w, &app).await?;
         for (who, c) in [("A's owner", &w.owner_a), ("A's manager", &w.manager_a), ("A's customer", &w.customer)] {
-            for (m, pattern) in ORG_PAGES.iter().chain(MONEY_PAGES.iter()).chain(LIVE_PAGES.iter()).copied() {
+            for (m, pattern) in ORG_PAGES.iter().chain(MONEY_PAGES.iter()).chain(FILE_PAGES.iter()).chain(NOTIFY_PAGES.iter()).chain(LEARNING_PAGES.iter()).chain(LIVE_PAGES.iter()).copied() {
                 let r = call_page(c, m, pattern, w.b_ids, "beta").await?;
                 error_page(&r, StatusCode::NOT_FOUND, "ru", "not-found")
                     .with_context(|| format!("{who}: {m} {pattern} on B"))?;
@@ -822,10 +978,25 @@ db_test! {
 /// source of `crates/web/src/pages`: a new one fails the test below until
 /// the matrix lists it.
 fn declared_org_pages() -> anyhow::Result<Vec<String>> {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/src/pages");
+    let mut dirs = vec![std::path::PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/src/pages"
+    ))];
+    let mut files = Vec::new();
+    // Every file under the folder, however deep.
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(dir)? {
+            let path = entry?.path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
     let mut found = Vec::new();
-    for entry in std::fs::read_dir(dir)? {
-        let text = std::fs::read_to_string(entry?.path())?;
+    for file in files {
+        let text = std::fs::read_to_string(file)?;
         for piece in text.split(".route(").skip(1) {
             let literal = piece.trim_start();
             if let Some(rest) = literal.strip_prefix('"')
@@ -851,14 +1022,20 @@ fn every_organizer_page_the_router_declares_is_in_the_matrix() -> anyhow::Result
             ORG_PAGES
                 .iter()
                 .chain(MONEY_PAGES.iter())
+                .chain(LEARNING_PAGES.iter())
+                .chain(FILE_PAGES.iter())
+                .chain(NOTIFY_PAGES.iter())
                 .chain(LIVE_PAGES.iter())
                 .any(|(_, p)| p == path),
-            "{path} is an organizer page the tenancy matrix does not exercise: add it to ORG_PAGES, MONEY_PAGES or LIVE_PAGES"
+            "{path} is an organizer page the tenancy matrix does not exercise: add it to ORG_PAGES, or to the list of its capability"
         );
     }
     for (_, p) in ORG_PAGES
         .iter()
         .chain(MONEY_PAGES.iter())
+        .chain(LEARNING_PAGES.iter())
+        .chain(FILE_PAGES.iter())
+        .chain(NOTIFY_PAGES.iter())
         .chain(LIVE_PAGES.iter())
     {
         ensure!(

@@ -1,5 +1,5 @@
-//! The operator's console: alerts raised by people, every organizer, and
-//! jobs that gave up.
+//! The operator's console: alerts raised by people, every organizer, jobs
+//! that gave up, and messages that could not be delivered.
 
 use askama::Template;
 use axum::Router;
@@ -8,6 +8,7 @@ use axum::response::Response;
 use axum::routing::get;
 use tabys_accounts::alerts::{self, Alert};
 use tabys_accounts::organizers::{self, Organizer};
+use tabys_notify::deliveries::{self, Delivery};
 use tabys_store::jobs::{self, JobStatus};
 
 use super::layout::Layout;
@@ -27,6 +28,7 @@ struct Console {
     alerts: Vec<Alert>,
     organizers: Vec<Organizer>,
     jobs: Vec<JobStatus>,
+    troubled: Vec<Delivery>,
 }
 
 async fn console(State(state): State<AppState>, ctx: Ctx) -> Result<Response, PageError> {
@@ -36,5 +38,6 @@ async fn console(State(state): State<AppState>, ctx: Ctx) -> Result<Response, Pa
         alerts: alerts::list(&state.db, 50).await?,
         organizers: organizers::all(&state.db).await?,
         jobs: jobs::failed(&state.db, 50).await?,
+        troubled: deliveries::troubled(&state.db, None, 50).await?,
     })
 }

@@ -21,8 +21,9 @@ use crate::ctx::{CsrfForm, Ctx, SESSION_COOKIE, set_cookie};
 use crate::error::PageError;
 
 /// The cabinet's sections, in menu order: (path segment, locale key).
-pub const SECTIONS: [(&str, &str); 6] = [
+pub const SECTIONS: [(&str, &str); 7] = [
     ("services", "cabinet-services"),
+    ("courses", "learning-my-courses"),
     ("balance", "cabinet-balance"),
     ("orders", "cabinet-orders"),
     ("documents", "cabinet-documents"),

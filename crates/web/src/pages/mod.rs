@@ -6,8 +6,13 @@ mod admin;
 mod auth;
 pub(crate) mod billing;
 pub(crate) mod cabinet;
+mod files;
 pub mod layout;
+pub(crate) mod learning;
+mod learning_school;
+mod learning_student;
 mod live;
+pub(crate) mod notify;
 pub(crate) mod offers;
 mod org;
 
@@ -28,6 +33,9 @@ pub fn router() -> Router<AppState> {
         .merge(admin::router())
         .merge(offers::router())
         .merge(billing::router())
+        .merge(learning::router())
+        .merge(files::router())
+        .merge(notify::router())
         .merge(live::router())
         .fallback(not_found)
 }
