@@ -9,11 +9,11 @@ mod bookings;
 pub(crate) mod cabinet;
 mod files;
 pub mod layout;
-pub(crate) mod notify;
 pub(crate) mod learning;
 mod learning_school;
 mod learning_student;
 mod live;
+pub(crate) mod notify;
 pub(crate) mod offers;
 mod org;
 
