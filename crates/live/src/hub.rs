@@ -1043,6 +1043,11 @@ impl<F: Wire> Session<F> {
         } else {
             set.remove(who);
         }
+        // The moderators see it took effect; the person is not told (a
+        // shadow mute stays unnoticed).
+        let frame =
+            F::from(json!({ "t": "sanction", "who": who, "kind": s.code(), "on": on }).to_string());
+        self.deliver(&Audience::Mods(String::new()), &frame);
         let _ = self.writer.send(Write::Sanction {
             room: self.webinar.room_id,
             participant: who.to_string(),

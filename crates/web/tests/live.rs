@@ -380,6 +380,9 @@ db_test! {
 
         // Shadow mute: Erlan still sees his own message, Dana does not.
         host.send(serde_json::json!({"t": "mute", "who": erlan_id})).await?;
+        // Once the moderator sees the mute took effect, Erlan writes.
+        let done = host.kind("sanction").await?;
+        ensure!(done["who"] == erlan_id && done["kind"] == "mute" && done["on"] == true, "{done}");
         erlan.send(serde_json::json!({"t": "chat", "text": "меня слышно?"})).await?;
         erlan.message("меня слышно?").await?;
         dana.send(serde_json::json!({"t": "chat", "text": "маркер"})).await?;
