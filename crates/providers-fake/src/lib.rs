@@ -213,7 +213,10 @@ impl FakeProvider {
             cfg: Mutex::new(cfg),
             data: Mutex::new(Data::default()),
             clock,
-            next_id: AtomicI64::new(1_000_000),
+            // Like the real gateway's, ids never repeat across runs: a
+            // merchant whose database outlives one stand-in must not meet
+            // a transaction id it already settled.
+            next_id: AtomicI64::new(first_id()),
             in_flight: AtomicUsize::new(0),
             http,
             base: format!("http://{addr}"),
@@ -1207,4 +1210,13 @@ async fn control_set(State(shared): State<Arc<Shared>>, body: Bytes) -> Response
         }
         Err(e) => (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
     }
+}
+
+/// The first id of a stand-in: the wall clock in milliseconds, so two
+/// stand-ins started one after the other never hand out the same id.
+fn first_id() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX / 2))
+        .unwrap_or(1_000_000)
 }
