@@ -518,6 +518,9 @@ struct Session<F> {
     labels: HashMap<String, u64>,
     /// The scenario being recorded (a live webinar).
     recording: Option<i64>,
+    /// When the command being handled arrived: what it records is placed
+    /// at this moment, however long handling it takes.
+    moment: Timestamp,
     last_count: i64,
     empty_since: Option<Instant>,
 }
@@ -556,6 +559,7 @@ impl<F: Wire> Session<F> {
             None => (Vec::new(), webinar.scenario_id, 0),
         };
         let mut s = Self {
+            moment: db.now(),
             config: hubs.inner.config.clone(),
             org: room.org_id,
             filter,
@@ -629,6 +633,7 @@ impl<F: Wire> Session<F> {
     }
 
     fn handle(&mut self, cmd: Cmd<F>) {
+        self.moment = self.now();
         match cmd {
             Cmd::Join {
                 member,
@@ -688,7 +693,7 @@ impl<F: Wire> Session<F> {
             let _ = self.writer.send(Write::Scenario {
                 scenario,
                 event: NewEvent {
-                    offset_ms: self.offset(self.now()),
+                    offset_ms: self.offset(self.moment),
                     kind,
                     author: author.to_string(),
                     body: body.to_string(),
@@ -926,7 +931,7 @@ impl<F: Wire> Session<F> {
         if text.chars().any(|c| c.is_control() && c != '\n') {
             return self.to_one(conn, "live-frame-invalid");
         }
-        let now = self.now();
+        let now = self.moment;
         if !moderator {
             let window = self.rate.entry(participant.clone()).or_default();
             while window
@@ -949,7 +954,7 @@ impl<F: Wire> Session<F> {
         } else {
             Audience::All
         };
-        let mut msg = Msg {
+        let msg = Msg {
             seq: self.seq + 1,
             participant: participant.clone(),
             name: name.clone(),
@@ -960,13 +965,10 @@ impl<F: Wire> Session<F> {
             rx_us,
             label: format!("m{}", self.seq + 1),
         };
-        let value = msg.json();
-        let code = audience.code();
-        let seq = self.publish(audience.clone(), value, None);
-        msg.seq = seq;
-        if let Some(e) = self.ring.back_mut() {
-            e.msg = Some(msg.clone());
-        }
+        // Stored and recorded before anyone sees it (the number is the one
+        // `publish` gives next): whoever reacts to the frame finds the
+        // message already on its way to the database.
+        let seq = msg.seq;
         let _ = self.writer.send(Write::Message {
             org: self.org,
             webinar: self.webinar.id,
@@ -975,12 +977,16 @@ impl<F: Wire> Session<F> {
             author: name.clone(),
             body: text.clone(),
             kind: if question { "question" } else { "chat" },
-            audience: code,
+            audience: audience.code(),
             at: now.0,
         });
         self.activity(&participant, Kind::Message, Some(seq as i64), 0);
         if audience == Audience::All {
-            self.record("chat", &name, &text, msg.label, String::new());
+            self.record("chat", &name, &text, msg.label.clone(), String::new());
+        }
+        self.publish(audience, msg.json(), None);
+        if let Some(e) = self.ring.back_mut() {
+            e.msg = Some(msg);
         }
     }
 
@@ -1001,36 +1007,38 @@ impl<F: Wire> Session<F> {
         if self.pinned.as_ref().is_some_and(|p| p.seq == seq) {
             self.pin(None);
         }
-        self.publish(audience, json!({ "t": "deleted", "id": seq }), None);
+        // Stored and recorded before anyone sees it: whoever reacts to the
+        // frame finds the record already on its way to the database.
         let _ = self.writer.send(Write::Deleted {
             webinar: self.webinar.id,
             seq: seq as i64,
-            at: self.now().0,
+            at: self.moment.0,
         });
         self.record("delete", "", "", String::new(), label);
+        self.publish(audience, json!({ "t": "deleted", "id": seq }), None);
     }
 
     fn pin(&mut self, msg: Option<Msg>) {
         let label = msg.as_ref().map(|m| m.label.clone());
         let value = json!({ "t": "pinned", "msg": msg.as_ref().map(Msg::json) });
         self.pinned = msg;
-        self.publish(Audience::All, value, None);
         match label {
             Some(l) => self.record("pin", "", "", String::new(), l),
             None => self.record("unpin", "", "", String::new(), String::new()),
         }
+        self.publish(Audience::All, value, None);
     }
 
     fn show_banner(&mut self, id: Option<i64>) {
         let before = self.banner;
         self.banner = id;
         let value = json!({ "t": "banner", "banner": self.banner_json() });
-        self.publish(Audience::All, value, None);
         match (before, id) {
             (_, Some(id)) => self.record("banner_show", "", "", String::new(), id.to_string()),
             (Some(old), None) => self.record("banner_hide", "", "", String::new(), old.to_string()),
             (None, None) => {}
         }
+        self.publish(Audience::All, value, None);
     }
 
     fn sanction(&mut self, who: &str, s: Sanction, on: bool) {

@@ -117,8 +117,9 @@ db_only_test! {
         hubs.close(w.id).await;
         hubs.flush().await;
         let s = w.scenario_id.context("recording")?;
-        let got: Vec<(i64, String)> = scenario::events(db, s).await?.into_iter().map(|e| (e.offset_ms, e.kind)).collect();
-        ensure!(got == [(3000, "chat".into()), (7000, "chat".into()), (7000, "delete".into())], "{got:?}");
+        let all = scenario::events(db, s).await?;
+        let got: Vec<(i64, String)> = all.iter().map(|e| (e.offset_ms, e.kind.clone())).collect();
+        ensure!(got == [(3000, "chat".into()), (7000, "chat".into()), (7000, "delete".into())], "{all:?}");
 
         // Replay: an autowebinar session an hour later, advanced by hand.
         let aw = autowebinars::create(
