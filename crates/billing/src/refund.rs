@@ -178,6 +178,17 @@ pub struct Preview {
 }
 
 impl Preview {
+    /// Nothing was paid, so nothing comes back.
+    pub fn nothing_paid() -> Self {
+        Self {
+            refund: Money::ZERO,
+            kept: Money::ZERO,
+            rule: "nothing-paid",
+            keep_bp: 10_000,
+            needs_approval: false,
+        }
+    }
+
     fn keep(refundable: Money, keep_bp: i64, rule: &'static str, needs_approval: bool) -> Self {
         let kept = share_up(refundable.tiyn(), keep_bp, 10_000).min(refundable.tiyn());
         Self {
@@ -196,13 +207,7 @@ const DAY_MS: i64 = 86_400_000;
 pub fn preview(policy: &RefundPolicy, s: Situation) -> Preview {
     let r = s.refundable;
     if !r.is_positive() {
-        return Preview {
-            refund: Money::ZERO,
-            kept: Money::ZERO,
-            rule: "nothing-paid",
-            keep_bp: 10_000,
-            needs_approval: false,
-        };
+        return Preview::nothing_paid();
     }
     match policy {
         RefundPolicy::None => Preview::keep(r, 10_000, "none", false),

@@ -803,13 +803,7 @@ pub async fn cancel_preview(db: &Db, user: UserId, id: i64) -> Result<Preview> {
     let t = ticket_own(db, user, id).await?;
     match (t.order_id, t.status.as_str()) {
         (Some(order), "confirmed") => Ok(refund::preview_own(db, user, order).await?.1),
-        _ => Ok(Preview {
-            refund: Money::ZERO,
-            kept: Money::ZERO,
-            rule: "nothing-paid",
-            keep_bp: 0,
-            needs_approval: false,
-        }),
+        _ => Ok(Preview::nothing_paid()),
     }
 }
 
