@@ -111,19 +111,23 @@ pub async fn open(tx: &mut Tx, db: &Db, user: UserId, origin: &Origin) -> Result
 /// page can say why the person must sign in again.
 pub async fn resolve(db: &Db, token: &str) -> Result<(Session, User)> {
     let id = token_hash(token);
-    let row = sqlx::query("SELECT user_id, expires_at, last_seen_at FROM sessions WHERE id = $1")
-        .bind(&id)
-        .fetch_optional(db.read())
-        .await?
-        .ok_or(Error::Unauthorized)?;
-    let user_id = UserId(row.try_get(0)?);
-    let expires_at = Timestamp(row.try_get(1)?);
-    let last_seen = Timestamp(row.try_get(2)?);
+    // The person comes with the session: every signed-in page asks this.
+    let row = sqlx::query(&format!(
+        "SELECT s.expires_at, s.last_seen_at, {} FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = $1",
+        users::JOINED_COLUMNS
+    ))
+    .bind(&id)
+    .fetch_optional(db.read())
+    .await?
+    .ok_or(Error::Unauthorized)?;
+    let expires_at = Timestamp(row.try_get(0)?);
+    let last_seen = Timestamp(row.try_get(1)?);
     let now = db.now();
     if expires_at <= now {
         return Err(Error::Conflict("session-expired"));
     }
-    let user = users::get(db, user_id).await?;
+    let user = users::from_row_at(&row, 2)?;
+    let user_id = user.id;
     if !user.is_active() {
         return Err(Error::Unauthorized);
     }

@@ -54,17 +54,26 @@ pub fn parse_name(raw: &str, field: &'static str) -> Result<String> {
 const COLUMNS: &str =
     "id, email, name, locale, is_operator, status, adult_confirmed_at, created_at";
 
+/// The same columns of `users u`, for queries that join a person in.
+pub(crate) const JOINED_COLUMNS: &str =
+    "u.id, u.email, u.name, u.locale, u.is_operator, u.status, u.adult_confirmed_at, u.created_at";
+
 fn from_row(row: &sqlx::any::AnyRow) -> Result<User> {
-    let locale: String = row.try_get(3)?;
+    from_row_at(row, 0)
+}
+
+/// A person from the row's columns starting at `at`, in [`JOINED_COLUMNS`] order.
+pub(crate) fn from_row_at(row: &sqlx::any::AnyRow, at: usize) -> Result<User> {
+    let locale: String = row.try_get(at + 3)?;
     Ok(User {
-        id: UserId(row.try_get(0)?),
-        email: row.try_get(1)?,
-        name: row.try_get(2)?,
+        id: UserId(row.try_get(at)?),
+        email: row.try_get(at + 1)?,
+        name: row.try_get(at + 2)?,
         locale: Locale::parse(&locale).unwrap_or(Locale::Ru),
-        is_operator: row.try_get::<i64, _>(4)? != 0,
-        status: row.try_get(5)?,
-        adult_confirmed_at: row.try_get::<Option<i64>, _>(6)?.map(Timestamp),
-        created_at: Timestamp(row.try_get(7)?),
+        is_operator: row.try_get::<i64, _>(at + 4)? != 0,
+        status: row.try_get(at + 5)?,
+        adult_confirmed_at: row.try_get::<Option<i64>, _>(at + 6)?.map(Timestamp),
+        created_at: Timestamp(row.try_get(at + 7)?),
     })
 }
 

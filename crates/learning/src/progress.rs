@@ -106,69 +106,26 @@ pub async fn view_with(
     let now = db.now();
     let all = courses::lessons(db, org, course.id).await?;
     let lessons: Vec<Lesson> = all.into_iter().filter(|l| l.is_published()).collect();
-    let overrides = overrides(db, course.id, student).await?;
-    let mut submissions: HashMap<i64, (String, Option<i64>)> = HashMap::new();
-    for r in sqlx::query("SELECT lesson_id, status, decided_at FROM submissions WHERE course_id = $1 AND student_id = $2")
-        .bind(course.id)
-        .bind(student.0)
-        .fetch_all(db.read())
-        .await?
-    {
-        submissions.insert(r.try_get(0)?, (r.try_get(1)?, r.try_get(2)?));
-    }
-    let mut questions: HashMap<i64, i64> = HashMap::new();
-    for r in sqlx::query(
-        "SELECT q.lesson_id, COUNT(*) FROM quiz_questions q JOIN lessons l ON l.id = q.lesson_id
-         WHERE l.course_id = $1 GROUP BY q.lesson_id",
-    )
-    .bind(course.id)
-    .fetch_all(db.read())
-    .await?
-    {
-        questions.insert(r.try_get(0)?, r.try_get(1)?);
-    }
-    let mut quiz_passed: HashMap<i64, i64> = HashMap::new();
-    for r in sqlx::query(
-        "SELECT a.lesson_id, MIN(a.finished_at) FROM quiz_attempts a JOIN lessons l ON l.id = a.lesson_id
-         WHERE l.course_id = $1 AND a.student_id = $2 AND a.passed = 1 GROUP BY a.lesson_id",
-    )
-    .bind(course.id)
-    .bind(student.0)
-    .fetch_all(db.read())
-    .await?
-    {
-        quiz_passed.insert(r.try_get(0)?, r.try_get::<Option<i64>, _>(1)?.unwrap_or(0));
-    }
-    let mut done: HashMap<i64, i64> = HashMap::new();
-    for r in sqlx::query(
-        "SELECT d.lesson_id, d.done_at FROM lesson_done d JOIN lessons l ON l.id = d.lesson_id
-         WHERE l.course_id = $1 AND d.student_id = $2",
-    )
-    .bind(course.id)
-    .bind(student.0)
-    .fetch_all(db.read())
-    .await?
-    {
-        done.insert(r.try_get(0)?, r.try_get(1)?);
-    }
+    let marks = Marks::load(db, org, course.id, student).await?;
     let mut states: Vec<LessonState> = Vec::with_capacity(lessons.len());
     // When the previous lesson was passed: what a stop-lesson waits for.
     let mut previous_passed_at: Option<Timestamp> = Some(access.started);
     for lesson in lessons {
-        let (submission, decided_at) = submissions
+        let (submission, decided_at) = marks
+            .submissions
             .get(&lesson.id)
             .cloned()
             .unwrap_or_else(|| ("none".to_string(), None));
-        let has_quiz = questions.get(&lesson.id).copied().unwrap_or(0) > 0;
-        let q_passed = quiz_passed.get(&lesson.id).copied();
-        let d = done.get(&lesson.id).copied();
+        let has_quiz = marks.questions.get(&lesson.id).copied().unwrap_or(0) > 0;
+        let q_passed = marks.quiz_passed.get(&lesson.id).copied();
+        let d = marks.done.get(&lesson.id).copied();
         let rule = match lesson.drip.as_str() {
             "date" => lesson.open_at.map(Timestamp),
             "days" => Some(days_after(access.started, lesson.open_days.unwrap_or(0))),
             "stop" => previous_passed_at,
             _ => Some(access.started),
         };
-        let ov = overrides.get(&lesson.id);
+        let ov = marks.overrides.get(&lesson.id);
         let opens_at = match (rule, ov.and_then(|o| o.0)) {
             (Some(r), Some(o)) => Some(Timestamp(r.0.min(o))),
             (None, Some(o)) => Some(Timestamp(o)),
@@ -222,25 +179,75 @@ pub async fn view_with(
     })
 }
 
-/// Per-student overrides of a course: lesson → (open at, deadline).
-async fn overrides(
-    db: &Db,
-    course: i64,
-    student: UserId,
-) -> Result<HashMap<i64, (Option<i64>, Option<i64>)>> {
-    let rows = sqlx::query(
-        "SELECT o.lesson_id, o.open_at, o.deadline_at FROM lesson_overrides o JOIN lessons l ON l.id = o.lesson_id
-         WHERE l.course_id = $1 AND o.student_id = $2",
-    )
-    .bind(course)
-    .bind(student.0)
-    .fetch_all(db.read())
-    .await?;
-    let mut out = HashMap::new();
-    for r in rows {
-        out.insert(r.try_get(0)?, (r.try_get(1)?, r.try_get(2)?));
+/// What one student has done in a course and what the school changed for
+/// them, by lesson, read in one query: the lesson page is the most visited
+/// page of a school, and each round trip to the database counts.
+#[derive(Default)]
+struct Marks {
+    /// Lesson → (opens at, deadline) set for this student.
+    overrides: HashMap<i64, (Option<i64>, Option<i64>)>,
+    /// Lesson → (submission status, decided at).
+    submissions: HashMap<i64, (String, Option<i64>)>,
+    /// Lesson → number of quiz questions (the same for every student).
+    questions: HashMap<i64, i64>,
+    /// Lesson → when the student first passed its quiz.
+    quiz_passed: HashMap<i64, i64>,
+    /// Lesson → when the student marked it studied.
+    done: HashMap<i64, i64>,
+}
+
+impl Marks {
+    async fn load(db: &Db, org: OrgId, course: i64, student: UserId) -> Result<Self> {
+        let rows = sqlx::query(
+            "SELECT 'o' AS k, o.lesson_id, NULL AS s, o.open_at AS a, o.deadline_at AS b
+               FROM lesson_overrides o JOIN lessons l ON l.id = o.lesson_id
+              WHERE l.course_id = $1 AND o.student_id = $2 AND o.org_id = $3
+             UNION ALL
+             SELECT 's', lesson_id, status, decided_at, NULL
+               FROM submissions WHERE course_id = $1 AND student_id = $2 AND org_id = $3
+             UNION ALL
+             SELECT 'n', q.lesson_id, NULL, COUNT(*), NULL
+               FROM quiz_questions q JOIN lessons l ON l.id = q.lesson_id
+              WHERE l.course_id = $1 AND q.org_id = $3 GROUP BY q.lesson_id
+             UNION ALL
+             SELECT 'q', a.lesson_id, NULL, MIN(a.finished_at), NULL
+               FROM quiz_attempts a JOIN lessons l ON l.id = a.lesson_id
+              WHERE l.course_id = $1 AND a.student_id = $2 AND a.org_id = $3 AND a.passed = 1 GROUP BY a.lesson_id
+             UNION ALL
+             SELECT 'd', d.lesson_id, NULL, d.done_at, NULL
+               FROM lesson_done d JOIN lessons l ON l.id = d.lesson_id
+              WHERE l.course_id = $1 AND d.student_id = $2 AND d.org_id = $3",
+        )
+        .bind(course)
+        .bind(student.0)
+        .bind(org.0)
+        .fetch_all(db.read())
+        .await?;
+        let mut m = Marks::default();
+        for r in rows {
+            let kind: String = r.try_get(0)?;
+            let lesson: i64 = r.try_get(1)?;
+            let a: Option<i64> = r.try_get(3)?;
+            match kind.as_str() {
+                "o" => {
+                    m.overrides.insert(lesson, (a, r.try_get(4)?));
+                }
+                "s" => {
+                    m.submissions.insert(lesson, (r.try_get(2)?, a));
+                }
+                "n" => {
+                    m.questions.insert(lesson, a.unwrap_or(0));
+                }
+                "q" => {
+                    m.quiz_passed.insert(lesson, a.unwrap_or(0));
+                }
+                _ => {
+                    m.done.insert(lesson, a.unwrap_or(0));
+                }
+            }
+        }
+        Ok(m)
     }
-    Ok(out)
 }
 
 /// The school opens a lesson early or moves a deadline for one student.

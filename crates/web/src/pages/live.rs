@@ -1293,7 +1293,10 @@ fn wall_us() -> i64 {
 
 /// The room's WebSocket. Buffers are sized for small chat frames: the
 /// library's default 128 KiB read buffer per connection alone would cost
-/// over a gigabyte at 10,000 participants.
+/// over a gigabyte at 10,000 participants. Frames queued for one
+/// participant are gathered in a small write buffer and leave in one
+/// write: at 10,000 participants every system call saved per frame is
+/// saved 10,000 times per message.
 async fn socket(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -1313,7 +1316,7 @@ async fn socket(
     let conn = state.live.join(w, Member::from(admission), q.since).await?;
     Ok(ws
         .read_buffer_size(4 * 1024)
-        .write_buffer_size(0)
+        .write_buffer_size(8 * 1024)
         .max_write_buffer_size(64 * 1024)
         .max_message_size(16 * 1024)
         .max_frame_size(16 * 1024)
