@@ -13,7 +13,11 @@
 //! Files are served through short-lived signed links ([`Files::sign`]):
 //! the capability that owns the file decides who may see it (a student with
 //! access, a participant of a chat) and signs a link for that person; the
-//! link names the person, so it is no use to anyone else.
+//! link names the person, so it is no use to anyone else. Where the
+//! audience has no account (a guest of an open webinar room) the owner signs
+//! a *scoped* link instead ([`Files::sign_scoped`]): it names a scope the
+//! owner makes up and checks itself (a session and a participant), and is
+//! worthless as a person's link and the other way round.
 //!
 //! This crate does not decide who may see a file and knows nothing of HTTP.
 
@@ -79,6 +83,13 @@ pub const ATTACHMENT: Kind = Kind {
         "application/vnd.openxmlformats-officedocument",
         "text/plain",
     ],
+};
+
+/// A video to play: a webinar room's or an autowebinar's recording.
+pub const VIDEO_FILE: Kind = Kind {
+    purpose: "video",
+    max_bytes: 2048 * MB,
+    types: VIDEO,
 };
 
 /// Lesson material: video, audio, pictures and documents.
@@ -179,11 +190,25 @@ pub struct Upload<'a> {
     pub name: &'a str,
 }
 
+/// The labels links are signed under: a person's link and a scoped link
+/// can never be taken for each other.
+const PERSON: &[u8] = b"tabys-file-link:";
+const SCOPED: &[u8] = b"tabys-file-scoped-link:";
+
 /// Who a signed link is for and until when.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Signed {
     pub file: i64,
     pub viewer: UserId,
+    pub until: Timestamp,
+}
+
+/// A link signed for a scope rather than a person, and until when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scoped {
+    pub file: i64,
+    /// What the signer named: only the signer knows what it means.
+    pub scope: String,
     pub until: Timestamp,
 }
 
@@ -419,10 +444,56 @@ impl Files {
         })
     }
 
+    /// A link token to `file` for whoever the signer's `scope` stands for,
+    /// valid until `until`. Signed under its own label, so it never passes
+    /// as a person's link.
+    pub fn sign_scoped(&self, file: i64, scope: &str, until: Timestamp) -> String {
+        let body = format!("{file}.{}.{}", hex::encode(scope), until.0);
+        format!("{body}.{}", self.mac_labelled(SCOPED, &body))
+    }
+
+    /// Checks a scoped link token like [`Files::verify`] does a person's.
+    pub fn verify_scoped(&self, token: &str, now: Timestamp) -> Result<Scoped> {
+        let invalid = || Error::invalid("link", "link-invalid");
+        let (body, mac) = token.rsplit_once('.').ok_or_else(invalid)?;
+        let expected = self.mac_labelled(SCOPED, body);
+        if !bool::from(subtle::ConstantTimeEq::ct_eq(
+            expected.as_bytes(),
+            mac.as_bytes(),
+        )) {
+            return Err(invalid());
+        }
+        let mut parts = body.split('.');
+        let (Some(file), Some(scope), Some(until), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(invalid());
+        };
+        let (Ok(file), Ok(until)) = (file.parse::<i64>(), until.parse::<i64>()) else {
+            return Err(invalid());
+        };
+        let scope = hex::decode(scope)
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+            .ok_or_else(invalid)?;
+        if now.0 > until {
+            return Err(Error::invalid("link", "link-expired"));
+        }
+        Ok(Scoped {
+            file,
+            scope,
+            until: Timestamp(until),
+        })
+    }
+
     fn mac(&self, body: &str) -> String {
+        self.mac_labelled(PERSON, body)
+    }
+
+    fn mac_labelled(&self, label: &[u8], body: &str) -> String {
         let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(self.key.as_slice())
             .unwrap_or_else(|_| unreachable!("HMAC takes a key of any length"));
-        mac.update(b"tabys-file-link:");
+        mac.update(label);
         mac.update(body.as_bytes());
         hex::encode(mac.finalize().into_bytes())
     }
@@ -571,6 +642,43 @@ mod tests {
         }
         let other = Files::new(PathBuf::from("/nonexistent"), [8; 32]);
         assert!(other.verify(&token, Timestamp(0)).is_err());
+    }
+
+    #[test]
+    fn a_scoped_link_keeps_its_scope_and_is_never_a_persons_link() {
+        let f = files();
+        let token = f.sign_scoped(42, "w7-g0123456789abcdef", Timestamp(1_000));
+        assert_eq!(
+            f.verify_scoped(&token, Timestamp(1_000))
+                .ok()
+                .map(|s| s.scope),
+            Some("w7-g0123456789abcdef".to_string())
+        );
+        assert_eq!(
+            f.verify_scoped(&token, Timestamp(1_001))
+                .map_err(|e| e.code()),
+            Err("link-expired")
+        );
+        // The same parts under the other label are refused both ways.
+        assert_eq!(
+            f.verify(&token, Timestamp(0)).map_err(|e| e.code()),
+            Err("link-invalid")
+        );
+        let person = f.sign(42, UserId(5), Timestamp(1_000));
+        assert_eq!(
+            f.verify_scoped(&person, Timestamp(0)).map_err(|e| e.code()),
+            Err("link-invalid")
+        );
+        // Another scope spliced into the token breaks the signature.
+        let other = f.sign_scoped(42, "w8-g0123456789abcdef", Timestamp(1_000));
+        let ours: Vec<&str> = token.split('.').collect();
+        let theirs: Vec<&str> = other.split('.').collect();
+        let spliced = [ours[0], theirs[1], ours[2], ours[3]].join(".");
+        assert_eq!(
+            f.verify_scoped(&spliced, Timestamp(0))
+                .map_err(|e| e.code()),
+            Err("link-invalid")
+        );
     }
 
     #[test]

@@ -19,12 +19,16 @@ pub struct Autowebinar {
     pub room_id: i64,
     pub scenario_id: Option<i64>,
     pub title: String,
+    /// The recording's address; empty when it is uploaded (or the room's
+    /// own video is played).
     pub video_url: String,
     pub schedule: Schedule,
     pub duration_min: i64,
     /// Viewers added to the shown count; 0 (the default) shows the real
     /// count. When on, the organizer's pages mark it as simulated.
     pub simulated_count: i64,
+    /// The uploaded recording: played instead of `video_url` while set.
+    pub video_file_id: Option<i64>,
 }
 
 /// When sessions start, in Almaty time.
@@ -171,6 +175,7 @@ impl Schedule {
 #[derive(Debug, Clone, Default, serde::Deserialize)]
 pub struct AutowebinarInput {
     pub title: String,
+    #[serde(default)]
     pub video_url: String,
     #[serde(default)]
     pub scenario_id: String,
@@ -223,7 +228,8 @@ impl AutowebinarInput {
     pub fn parse(&self, now: Timestamp) -> Result<NewAutowebinar> {
         let mut errors = Vec::new();
         let title = keep(crate::text(&self.title, "title", 200), &mut errors);
-        let video = keep(crate::url(&self.video_url, "video_url", true), &mut errors);
+        // Optional: the recording may be uploaded on the autowebinar's page.
+        let video = keep(crate::url(&self.video_url, "video_url", false), &mut errors);
         let duration = keep(
             crate::number(&self.duration_min, "duration_min", 5, 24 * 60),
             &mut errors,
@@ -331,7 +337,7 @@ impl AutowebinarInput {
     }
 }
 
-const COLUMNS: &str = "id, org_id, room_id, scenario_id, title, video_url, schedule_kind, schedule, duration_min, simulated_count";
+const COLUMNS: &str = "id, org_id, room_id, scenario_id, title, video_url, schedule_kind, schedule, duration_min, simulated_count, video_file_id";
 
 fn from_row(r: &sqlx::any::AnyRow) -> Result<Autowebinar> {
     let kind: String = r.try_get(6)?;
@@ -347,6 +353,7 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<Autowebinar> {
             .ok_or_else(|| Error::Internal(format!("bad stored schedule {kind} {text}")))?,
         duration_min: r.try_get(8)?,
         simulated_count: r.try_get(9)?,
+        video_file_id: r.try_get(10)?,
     })
 }
 
@@ -432,6 +439,32 @@ pub async fn delete(db: &Db, org: OrgId, id: i64) -> Result<()> {
     }
     tx.commit().await?;
     Ok(())
+}
+
+/// Makes an uploaded video of the organizer the autowebinar's recording
+/// (`None` goes back to the address). The file stays in the organizer's
+/// library either way.
+pub async fn set_video(db: &Db, org: OrgId, id: i64, file: Option<i64>) -> Result<Autowebinar> {
+    if let Some(f) = file
+        && !tabys_files::get(db, org, f).await?.is_video()
+    {
+        return Err(Error::invalid("file", "file-type"));
+    }
+    let mut tx = db.begin().await?;
+    let row = sqlx::query(&format!(
+        "UPDATE live_autowebinars SET video_file_id = $1, updated_at = $2
+         WHERE id = $3 AND org_id = $4 AND status = 'active' RETURNING {COLUMNS}"
+    ))
+    .bind(file)
+    .bind(db.now().0)
+    .bind(id)
+    .bind(org.0)
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or(Error::NotFound)?;
+    let aw = from_row(&row)?;
+    tx.commit().await?;
+    Ok(aw)
 }
 
 pub async fn get(db: &Db, org: OrgId, id: i64) -> Result<Autowebinar> {

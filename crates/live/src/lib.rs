@@ -5,7 +5,8 @@
 //! sessions with their registrations and reminders, chat messages, bans and
 //! mutes, recorded scenarios (edited, exported and imported as CSV) and
 //! their playback, autowebinar schedules, participants' activity and the
-//! analytics built on it; and the in-memory [`hub`] that runs one task per
+//! analytics built on it; what a session's player plays (the room's source
+//! or an autowebinar's recording, uploaded or by address); and the in-memory [`hub`] that runs one task per
 //! open session and fans chat, banners and replayed scenario events out to
 //! every participant.
 //!
@@ -23,6 +24,7 @@ pub mod filter;
 pub mod hub;
 pub mod jobs;
 pub mod moderation;
+pub mod player;
 pub mod rooms;
 pub mod scenario;
 pub mod webinars;

@@ -36,8 +36,9 @@ impl Access {
     }
 }
 
-/// Where the room's video comes from.
-pub const VIDEO_KINDS: [&str; 3] = ["youtube", "hls", "file"];
+/// Where the room's video comes from: a YouTube link, an HLS address, a
+/// video file's address, or a video uploaded to the room.
+pub const VIDEO_KINDS: [&str; 4] = ["youtube", "hls", "file", "upload"];
 /// The languages a room may be held in.
 pub const LANGUAGES: [&str; 3] = ["ru", "kk", "en"];
 
@@ -59,6 +60,10 @@ pub struct Room {
     pub questions_only: bool,
     pub status: String,
     pub created_at: Timestamp,
+    /// An uploaded cover picture (shown instead of `cover_url`).
+    pub cover_file_id: Option<i64>,
+    /// An uploaded video, played while `video_kind` is `upload`.
+    pub video_file_id: Option<i64>,
 }
 
 impl Room {
@@ -75,6 +80,23 @@ impl Room {
     pub fn is_youtube(&self) -> bool {
         self.video_kind == "youtube"
     }
+
+    /// The cover to show on public pages: the uploaded one through the
+    /// room's cover route, else the address typed in, else none.
+    pub fn cover_src(&self) -> Option<String> {
+        match self.cover_file_id {
+            Some(f) => Some(format!("/live/r/{}/cover?v={f}", self.id)),
+            None if !self.cover_url.is_empty() => Some(self.cover_url.clone()),
+            None => None,
+        }
+    }
+}
+
+/// An HLS playlist's address: its path ends in `.m3u8`.
+pub fn is_hls(url: &str) -> bool {
+    url.split(['?', '#'])
+        .next()
+        .is_some_and(|p| p.ends_with(".m3u8"))
 }
 
 /// `https://www.youtube.com/embed/<id>` for the common forms of a YouTube link.
@@ -219,14 +241,15 @@ impl RoomInput {
                 code: "live-choose-one",
             });
         }
-        let video_url = collect(crate::url(&self.video_url, "video_url", true), &mut errors);
+        // An uploaded video needs no address; one may stay typed in for later.
+        let video_url = collect(
+            crate::url(&self.video_url, "video_url", video_kind != Some("upload")),
+            &mut errors,
+        );
         if let (Some(kind), Some(u)) = (video_kind, &video_url) {
             let fits = match kind {
                 "youtube" => youtube_embed(u).is_some(),
-                "hls" => u
-                    .split(['?', '#'])
-                    .next()
-                    .is_some_and(|p| p.ends_with(".m3u8")),
+                "hls" => is_hls(u),
                 _ => true,
             };
             if !fits {
@@ -306,7 +329,7 @@ impl RoomInput {
 }
 
 const COLUMNS: &str = "id, org_id, title, cover_url, language, video_kind, video_url, access, product_id, \
-     rate_count, rate_window_ms, questions_only, status, created_at";
+     rate_count, rate_window_ms, questions_only, status, created_at, cover_file_id, video_file_id";
 
 fn from_row(r: &sqlx::any::AnyRow) -> Result<Room> {
     let access: String = r.try_get(7)?;
@@ -325,6 +348,8 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<Room> {
         questions_only: r.try_get::<i64, _>(11)? != 0,
         status: r.try_get(12)?,
         created_at: Timestamp(r.try_get(13)?),
+        cover_file_id: r.try_get(14)?,
+        video_file_id: r.try_get(15)?,
     })
 }
 
@@ -448,6 +473,58 @@ pub async fn delete(db: &Db, org: OrgId, id: i64) -> Result<()> {
     .await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// What an uploaded file is for in a room.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Media {
+    /// The cover picture.
+    Cover,
+    /// The video, which becomes the room's source (`upload`).
+    Video,
+}
+
+/// Puts an uploaded file of the organizer into the room as its cover or
+/// video (`None` takes it out). The file stays in the organizer's library
+/// either way: taking it out of the room, or deleting the room, deletes
+/// nothing.
+pub async fn set_media(
+    db: &Db,
+    org: OrgId,
+    id: i64,
+    media: Media,
+    file: Option<i64>,
+) -> Result<Room> {
+    if let Some(f) = file {
+        let stored = tabys_files::get(db, org, f).await?;
+        let fits = match media {
+            Media::Cover => stored.is_image(),
+            Media::Video => stored.is_video(),
+        };
+        if !fits {
+            return Err(Error::invalid("file", "file-type"));
+        }
+    }
+    let set = match (media, file) {
+        (Media::Cover, _) => "cover_file_id = $1",
+        (Media::Video, Some(_)) => "video_file_id = $1, video_kind = 'upload'",
+        (Media::Video, None) => "video_file_id = $1",
+    };
+    let mut tx = db.begin().await?;
+    let row = sqlx::query(&format!(
+        "UPDATE live_rooms SET {set}, updated_at = $2 WHERE id = $3 AND org_id = $4 AND status = 'active'
+         RETURNING {COLUMNS}"
+    ))
+    .bind(file)
+    .bind(db.now().0)
+    .bind(id)
+    .bind(org.0)
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or(Error::NotFound)?;
+    let room = from_row(&row)?;
+    tx.commit().await?;
+    Ok(room)
 }
 
 /// One active room of the organizer.

@@ -37,6 +37,7 @@ const MIGRATIONS: &[Migration] = migrations![
     7 "0007_learning",
     8 "0008_live",
     9 "0009_bookings",
+    11 "0011_live_media",
 ];
 
 fn checksum(sql: &str) -> String {

@@ -196,7 +196,7 @@ const NOTIFY_PAGES: [(&str, &str); 11] = [
 /// The webinar pages with an organizer id in their path. Their behaviour
 /// for their own organizer is proven in `tests/live.rs`; here they must
 /// answer 404 to everyone of another organizer.
-const LIVE_PAGES: [(&str, &str); 27] = [
+const LIVE_PAGES: [(&str, &str); 33] = [
     ("GET", "/org/{org}/live"),
     ("POST", "/org/{org}/live"),
     ("GET", "/org/{org}/live/filters"),
@@ -204,6 +204,10 @@ const LIVE_PAGES: [(&str, &str); 27] = [
     ("GET", "/org/{org}/live/rooms/{room}"),
     ("POST", "/org/{org}/live/rooms/{room}"),
     ("POST", "/org/{org}/live/rooms/{room}/delete"),
+    ("POST", "/org/{org}/live/rooms/{room}/cover/upload"),
+    ("POST", "/org/{org}/live/rooms/{room}/cover/remove"),
+    ("POST", "/org/{org}/live/rooms/{room}/video/upload"),
+    ("POST", "/org/{org}/live/rooms/{room}/video/remove"),
     ("POST", "/org/{org}/live/rooms/{room}/moderators"),
     ("POST", "/org/{org}/live/rooms/{room}/banners"),
     ("POST", "/org/{org}/live/rooms/{room}/webinars"),
@@ -224,6 +228,8 @@ const LIVE_PAGES: [(&str, &str); 27] = [
     ("GET", "/org/{org}/live/autowebinars/{a}"),
     ("POST", "/org/{org}/live/autowebinars/{a}"),
     ("POST", "/org/{org}/live/autowebinars/{a}/delete"),
+    ("POST", "/org/{org}/live/autowebinars/{a}/video/upload"),
+    ("POST", "/org/{org}/live/autowebinars/{a}/video/remove"),
 ];
 
 /// Every API route with an organizer id in its path that this matrix

@@ -6,8 +6,8 @@
 use askama::Template;
 use axum::Router;
 use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::{Multipart, Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use futures_util::{SinkExt, StreamExt};
@@ -17,14 +17,16 @@ use tabys_accounts::organizers::{self, Organizer};
 use tabys_billing::orders::{self, NewOrder, PayPlan, ShownOffer};
 use tabys_billing::products::{self, Product};
 use tabys_core::ids::{OrgId, UserId};
-use tabys_core::{Error, Timestamp};
+use tabys_core::{Error, FieldError, Timestamp};
+use tabys_files::StoredFile;
 use tabys_live::activity::{self, Kind, Record, Summary};
 use tabys_live::autowebinars::{self, Autowebinar, AutowebinarInput};
 use tabys_live::banners::{self, Banner, BannerInput};
 use tabys_live::chat::{self, Message as ChatMessage};
 use tabys_live::filter;
 use tabys_live::hub::{self, Connection, Member};
-use tabys_live::rooms::{self, Room, RoomInput};
+use tabys_live::player::{self, Source};
+use tabys_live::rooms::{self, Media, Room, RoomInput};
 use tabys_live::scenario::{self, Event, EventInput, RowError, Scenario};
 use tabys_live::webinars::{self, Registration, Visitor, Webinar, WebinarInput};
 use tabys_store::token::random_token;
@@ -52,6 +54,22 @@ pub fn router() -> Router<AppState> {
             get(room_page).post(update_room),
         )
         .route("/org/{org}/live/rooms/{room}/delete", post(delete_room))
+        .route(
+            "/org/{org}/live/rooms/{room}/cover/upload",
+            post(upload_room_cover),
+        )
+        .route(
+            "/org/{org}/live/rooms/{room}/cover/remove",
+            post(remove_room_cover),
+        )
+        .route(
+            "/org/{org}/live/rooms/{room}/video/upload",
+            post(upload_room_video),
+        )
+        .route(
+            "/org/{org}/live/rooms/{room}/video/remove",
+            post(remove_room_video),
+        )
         .route(
             "/org/{org}/live/rooms/{room}/moderators",
             post(set_moderators),
@@ -101,11 +119,21 @@ pub fn router() -> Router<AppState> {
             "/org/{org}/live/autowebinars/{a}/delete",
             post(delete_autowebinar),
         )
+        .route(
+            "/org/{org}/live/autowebinars/{a}/video/upload",
+            post(upload_autowebinar_video),
+        )
+        .route(
+            "/org/{org}/live/autowebinars/{a}/video/remove",
+            post(remove_autowebinar_video),
+        )
         .route("/live/r/{room}", get(room_landing))
+        .route("/live/r/{room}/cover", get(room_cover))
         .route("/live/a/{a}", get(autowebinar_landing))
         .route("/live/w/{w}", get(webinar_page))
         .route("/live/w/{w}/register", post(register))
         .route("/live/w/{w}/ws", get(socket))
+        .route("/live/w/{w}/video/{token}", get(session_video))
         .route("/live/banners/{b}/go", get(banner_go))
         .route("/live/banners/{b}/buy", post(banner_buy))
 }
@@ -265,6 +293,8 @@ struct RoomPage {
     scenarios: Vec<Scenario>,
     autowebinars: Vec<Autowebinar>,
     auto_form: AutowebinarInput,
+    cover_file: Option<StoredFile>,
+    video_file: Option<StoredFile>,
 }
 
 impl RoomPage {
@@ -295,6 +325,8 @@ async fn room_view(
 ) -> Result<Response, PageError> {
     let room = rooms::get(&state.db, org, id).await?;
     let page = RoomPage {
+        cover_file: library_file(state, org, room.cover_file_id).await?,
+        video_file: library_file(state, org, room.video_file_id).await?,
         l: Layout::new(ctx),
         org: organizers::get(&state.db, org).await?,
         form: forms.room.unwrap_or_else(|| RoomInput::of(&room)),
@@ -374,6 +406,170 @@ async fn delete_room(
     staff(&state, &ctx, OrgId(org), true).await?;
     rooms::delete(&state.db, OrgId(org), room).await?;
     Ok(see_other(&format!("/org/{org}/live")))
+}
+
+/// A file of the organizer's library a room or an autowebinar names, if it
+/// is still there (deleting it from the library is allowed).
+async fn library_file(
+    state: &AppState,
+    org: OrgId,
+    id: Option<i64>,
+) -> Result<Option<StoredFile>, PageError> {
+    let Some(id) = id else { return Ok(None) };
+    match tabys_files::get(&state.db, org, id).await {
+        Ok(f) => Ok(Some(f)),
+        Err(Error::NotFound) => Ok(None),
+        Err(e) => Err(PageError(e)),
+    }
+}
+
+fn wants_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("application/json"))
+}
+
+/// How an upload ended, for the page's progress script (JSON) or for a
+/// browser posting the form (back to the page).
+enum Uploaded {
+    Done,
+    /// What is wrong with the file, shown beside the form named `field`.
+    Refused(FormErrors),
+}
+
+/// Stores one uploaded file of `kind` for `org` (its content type, size
+/// and the plan's storage are checked by the files capability; a refused
+/// file leaves nothing) and hands it to `keep`. Problems with the file are
+/// reported as `field`'s; a forged form gets the error page.
+#[allow(clippy::too_many_arguments)]
+async fn receive_media<F, Fut>(
+    state: &AppState,
+    ctx: &Ctx,
+    headers: &HeaderMap,
+    form: Multipart,
+    org: OrgId,
+    kind: tabys_files::Kind,
+    field: &'static str,
+    keep: F,
+) -> Result<Result<Uploaded, Response>, PageError>
+where
+    F: FnOnce(StoredFile) -> Fut,
+    Fut: std::future::Future<Output = tabys_core::Result<()>>,
+{
+    let user = ctx.user()?.id;
+    let json = wants_json(headers);
+    let received = crate::files::receive(state, ctx, headers, form, org, Some(user), kind)
+        .await
+        .and_then(|r| r.file.ok_or_else(|| Error::invalid("file", "required")));
+    let done = match received {
+        Ok(file) => keep(file).await,
+        Err(e) => Err(e),
+    };
+    match done {
+        Ok(()) if json => Ok(Err(
+            axum::Json(serde_json::json!({ "ok": true })).into_response()
+        )),
+        Ok(()) => Ok(Ok(Uploaded::Done)),
+        Err(Error::Invalid(fields)) if fields.iter().all(|f| f.field == "file") => {
+            if json {
+                let message = fields
+                    .first()
+                    .map(|f| ctx.tr.err(f.code))
+                    .unwrap_or_default();
+                return Ok(Err((
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    axum::Json(serde_json::json!({ "error": { "message": message } })),
+                )
+                    .into_response()));
+            }
+            let fields = fields
+                .into_iter()
+                .map(|f| FieldError {
+                    field,
+                    code: f.code,
+                })
+                .collect();
+            Ok(Ok(Uploaded::Refused(FormErrors::new(ctx.tr, fields))))
+        }
+        Err(e) => Err(PageError(e)),
+    }
+}
+
+async fn upload_room_media(
+    state: AppState,
+    ctx: Ctx,
+    org: i64,
+    room: i64,
+    headers: HeaderMap,
+    form: Multipart,
+    media: Media,
+) -> Result<Response, PageError> {
+    staff(&state, &ctx, OrgId(org), true).await?;
+    rooms::get(&state.db, OrgId(org), room).await?;
+    let (kind, field) = match media {
+        Media::Cover => (tabys_files::IMAGE, "cover_file"),
+        Media::Video => (tabys_files::VIDEO_FILE, "video_file"),
+    };
+    let db = state.db.clone();
+    let keep = |file: StoredFile| async move {
+        rooms::set_media(&db, OrgId(org), room, media, Some(file.id))
+            .await
+            .map(|_| ())
+    };
+    match receive_media(&state, &ctx, &headers, form, OrgId(org), kind, field, keep).await? {
+        Err(json) => Ok(json),
+        Ok(Uploaded::Done) => Ok(see_other(&format!("/org/{org}/live/rooms/{room}#media"))),
+        Ok(Uploaded::Refused(errors)) => {
+            room_view(&state, &ctx, OrgId(org), room, RoomForms::default(), errors).await
+        }
+    }
+}
+
+/// Uploads the room's cover picture (AT 3.2.3's storage counts it).
+async fn upload_room_cover(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path((org, room)): Path<(i64, i64)>,
+    headers: HeaderMap,
+    form: Multipart,
+) -> Result<Response, PageError> {
+    upload_room_media(state, ctx, org, room, headers, form, Media::Cover).await
+}
+
+/// Uploads the room's video (MP4 or WebM), which becomes its source.
+async fn upload_room_video(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path((org, room)): Path<(i64, i64)>,
+    headers: HeaderMap,
+    form: Multipart,
+) -> Result<Response, PageError> {
+    upload_room_media(state, ctx, org, room, headers, form, Media::Video).await
+}
+
+/// Takes the uploaded cover out of the room; the file stays in the library.
+async fn remove_room_cover(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path((org, room)): Path<(i64, i64)>,
+    CsrfForm(_): CsrfForm<Empty>,
+) -> Result<Response, PageError> {
+    staff(&state, &ctx, OrgId(org), true).await?;
+    rooms::set_media(&state.db, OrgId(org), room, Media::Cover, None).await?;
+    Ok(see_other(&format!("/org/{org}/live/rooms/{room}#media")))
+}
+
+/// Takes the uploaded video out of the room; the file stays in the library.
+async fn remove_room_video(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path((org, room)): Path<(i64, i64)>,
+    CsrfForm(_): CsrfForm<Empty>,
+) -> Result<Response, PageError> {
+    staff(&state, &ctx, OrgId(org), true).await?;
+    rooms::set_media(&state.db, OrgId(org), room, Media::Video, None).await?;
+    Ok(see_other(&format!("/org/{org}/live/rooms/{room}#media")))
 }
 
 #[derive(Deserialize)]
@@ -892,6 +1088,7 @@ struct AutowebinarPage {
     upcoming: Vec<Timestamp>,
     sessions: Vec<Webinar>,
     errors: FormErrors,
+    video_file: Option<StoredFile>,
 }
 
 fn form_of(a: &Autowebinar) -> AutowebinarInput {
@@ -929,6 +1126,7 @@ async fn autowebinar_view(
         scenarios: scenario::of_room(&state.db, org, aw.room_id).await?,
         upcoming: autowebinars::upcoming(&aw, state.db.now(), 5),
         sessions: autowebinars::sessions(&state.db, org, aw.id).await?,
+        video_file: library_file(state, org, aw.video_file_id).await?,
         aw,
         errors,
     };
@@ -973,6 +1171,60 @@ async fn delete_autowebinar(
     staff(&state, &ctx, OrgId(org), true).await?;
     autowebinars::delete(&state.db, OrgId(org), a).await?;
     Ok(see_other(&format!("/org/{org}/live")))
+}
+
+/// Uploads the autowebinar's recording (MP4 or WebM): played instead of
+/// its address, from each session's current moment.
+async fn upload_autowebinar_video(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path((org, a)): Path<(i64, i64)>,
+    headers: HeaderMap,
+    form: Multipart,
+) -> Result<Response, PageError> {
+    staff(&state, &ctx, OrgId(org), true).await?;
+    autowebinars::get(&state.db, OrgId(org), a).await?;
+    let db = state.db.clone();
+    let keep = |file: StoredFile| async move {
+        autowebinars::set_video(&db, OrgId(org), a, Some(file.id))
+            .await
+            .map(|_| ())
+    };
+    let kind = tabys_files::VIDEO_FILE;
+    match receive_media(
+        &state,
+        &ctx,
+        &headers,
+        form,
+        OrgId(org),
+        kind,
+        "video_file",
+        keep,
+    )
+    .await?
+    {
+        Err(json) => Ok(json),
+        Ok(Uploaded::Done) => Ok(see_other(&format!(
+            "/org/{org}/live/autowebinars/{a}#media"
+        ))),
+        Ok(Uploaded::Refused(errors)) => {
+            autowebinar_view(&state, &ctx, OrgId(org), a, None, errors).await
+        }
+    }
+}
+
+/// Goes back to the recording's address; the file stays in the library.
+async fn remove_autowebinar_video(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path((org, a)): Path<(i64, i64)>,
+    CsrfForm(_): CsrfForm<Empty>,
+) -> Result<Response, PageError> {
+    staff(&state, &ctx, OrgId(org), true).await?;
+    autowebinars::set_video(&state.db, OrgId(org), a, None).await?;
+    Ok(see_other(&format!(
+        "/org/{org}/live/autowebinars/{a}#media"
+    )))
 }
 
 // ---------------------------------------------------------------- public
@@ -1054,15 +1306,76 @@ struct EnterQuery {
 #[template(path = "live/room_live.html")]
 struct LivePage {
     l: Layout,
-    room: Room,
     webinar: Webinar,
-    video: String,
+    player: Player,
     moderator: bool,
     banners: Vec<Banner>,
     ws_query: String,
     key: String,
     /// Texts the page's script shows, by code.
     texts: Vec<(&'static str, String)>,
+}
+
+/// The room page's player.
+struct Player {
+    /// `youtube` (an embed), `hls`, `video` (a file: uploaded or by
+    /// address) or `none`.
+    kind: &'static str,
+    src: String,
+    /// An autowebinar session: where the video is now, for everyone.
+    offset_ms: Option<i64>,
+}
+
+/// How long a session's video link lasts: past the session's planned end
+/// by an hour (players ask for more ranges as they play), at most 12 hours.
+fn video_link_until(webinar: &Webinar, now: Timestamp) -> Timestamp {
+    let until = webinar.ends_at().0.max(now.0) + 3_600_000;
+    Timestamp(until.min(now.0 + 12 * 3_600_000))
+}
+
+/// Whom a session's video link is for: the signed-in person, else the
+/// browser by its guest cookie (a guest or a registrant without an
+/// account). A link is no use in another session or another browser.
+fn video_scope(w: i64, user: Option<UserId>, guest: Option<&str>) -> Option<String> {
+    match (user, guest) {
+        (Some(u), _) => Some(format!("w{w}-u{}", u.0)),
+        (None, Some(g)) => g.get(..16).map(|g| format!("w{w}-g{g}")),
+        (None, None) => None,
+    }
+}
+
+async fn player_for(
+    state: &AppState,
+    room: &Room,
+    webinar: &Webinar,
+    scope: Option<String>,
+) -> Result<Player, PageError> {
+    let now = state.db.now();
+    let offset_ms = player::start_offset_ms(webinar, now);
+    let (kind, src) = match player::source(&state.db, room, webinar).await? {
+        Source::Nothing => ("none", String::new()),
+        Source::YouTube(embed) => {
+            // YouTube's own player seeks to the session's moment by `start`.
+            let start = offset_ms.map_or(String::new(), |ms| format!("&start={}", ms / 1000));
+            ("youtube", format!("{embed}?autoplay=1{start}"))
+        }
+        Source::Hls(url) => ("hls", url),
+        Source::Address(url) => ("video", url),
+        Source::Upload(file) => match scope {
+            Some(scope) => {
+                let token = state
+                    .files
+                    .sign_scoped(file, &scope, video_link_until(webinar, now));
+                ("video", format!("/live/w/{}/video/{token}", webinar.id))
+            }
+            None => ("none", String::new()),
+        },
+    };
+    Ok(Player {
+        kind,
+        src,
+        offset_ms,
+    })
 }
 
 /// Words of the room page's script, and the errors a frame may bring.
@@ -1161,16 +1474,10 @@ async fn webinar_page(
                 if let Some(n) = &v.guest_name {
                     query.push_str(&format!("name={}&", urlencode(n)));
                 }
+                let scope = video_scope(w, ctx.user.as_ref().map(|u| u.id), v.guest.as_deref());
                 let page = LivePage {
                     l: Layout::new(&ctx),
-                    video: if webinar.is_auto() {
-                        autowebinars::find(&state.db, webinar.autowebinar_id.unwrap_or_default())
-                            .await
-                            .map(|a| a.video_url)
-                            .unwrap_or_else(|_| room.embed_url())
-                    } else {
-                        room.embed_url()
-                    },
+                    player: player_for(&state, &room, &webinar, scope).await?,
                     moderator: a.moderator,
                     banners: if a.moderator {
                         banners::of_room(&state.db, room.org_id, room.id).await?
@@ -1180,7 +1487,6 @@ async fn webinar_page(
                     ws_query: query,
                     texts: room_texts(ctx.tr),
                     key: random_token()[..24].to_string(),
-                    room,
                     webinar,
                 };
                 let mut response = render(&page)?;
@@ -1238,6 +1544,60 @@ async fn webinar_page(
             ),
         );
     }
+    Ok(response)
+}
+
+/// A session's uploaded video through the link its page signed for this
+/// viewer: only in this session, only in the browser (or to the person)
+/// it was signed for, only while it is the session's video; with byte
+/// ranges, so the player can start at the session's moment.
+async fn session_video(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    headers: HeaderMap,
+    Path((w, token)): Path<(i64, String)>,
+) -> Result<Response, PageError> {
+    let link = state.files.verify_scoped(&token, state.db.now())?;
+    let guest = guest_cookie(&headers);
+    let scope = video_scope(w, ctx.user.as_ref().map(|u| u.id), guest.as_deref());
+    if scope.as_deref() != Some(link.scope.as_str()) {
+        return Err(PageError(Error::NotFound));
+    }
+    let webinar = webinars::find(&state.db, w).await?;
+    let room = rooms::find(&state.db, webinar.room_id).await?;
+    if player::source(&state.db, &room, &webinar).await? != Source::Upload(link.file) {
+        return Err(PageError(Error::NotFound));
+    }
+    let file = tabys_files::get(&state.db, room.org_id, link.file).await?;
+    let handle = state.files.open(&file).await?;
+    Ok(crate::files::send(&headers, &file, handle, false).await)
+}
+
+/// A room's uploaded cover, for its public pages. Covers are public like
+/// the landing page that shows them, so the address is stable (browsers
+/// and link previews can cache it) rather than signed; it serves only the
+/// picture the room names as its cover.
+async fn room_cover(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(room): Path<i64>,
+) -> Result<Response, PageError> {
+    let room = rooms::find(&state.db, room).await?;
+    let file = tabys_files::get(
+        &state.db,
+        room.org_id,
+        room.cover_file_id.ok_or(Error::NotFound)?,
+    )
+    .await?;
+    if !file.is_image() {
+        return Err(PageError(Error::NotFound));
+    }
+    let handle = state.files.open(&file).await?;
+    let mut response = crate::files::send(&headers, &file, handle, false).await;
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=300"),
+    );
     Ok(response)
 }
 

@@ -28,6 +28,8 @@ use crate::error::PageError;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/static/app.css", get(stylesheet))
+        .route("/static/hls/hls.light.min.js", get(hls_player))
+        .route("/static/hls/LICENSE", get(hls_license))
         .merge(auth::router())
         .merge(cabinet::router())
         .merge(org::router())
@@ -49,6 +51,29 @@ async fn stylesheet() -> Response {
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
         include_str!("../../static/app.css"),
+    )
+        .into_response()
+}
+
+/// hls.js (Apache-2.0), the light build, vendored unchanged from the npm
+/// registry: it plays HLS in browsers without native HLS (Chromium,
+/// Firefox). Room pages load it only for an HLS source in such browsers.
+async fn hls_player() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        include_str!("../../static/hls/hls.light.min.js"),
+    )
+        .into_response()
+}
+
+/// hls.js's licence, served beside it.
+async fn hls_license() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        include_str!("../../static/hls/LICENSE"),
     )
         .into_response()
 }
