@@ -568,5 +568,6 @@ err-file-too-large = The file is too large for this place.
 err-file-type = This type of file is not accepted here.
 err-file-empty = The file is empty.
 err-upload-interrupted = The upload was interrupted. Please try again.
+err-storage-unavailable = The file storage is not answering right now; nothing was saved. Please try again in a few minutes.
 err-link-invalid = The link is not valid.
 err-link-expired = The link has expired. Open the file again from its page.

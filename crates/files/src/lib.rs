@@ -1,14 +1,25 @@
 //! Files uploaded to an organizer: lesson video and audio, presentations
-//! and PDFs, chat attachments, covers and photos. The bytes are stored
-//! under the data folder (`<data>/files/<org>/<random>`), the facts about
-//! them in the `files` table.
+//! and PDFs, chat attachments, covers and photos. The facts about them are
+//! in the `files` table; the bytes are kept by the storage the settings
+//! choose ([`StorageConfig`]): the data folder (`<data>/files/<org>/<random>`,
+//! the default) or an S3-compatible bucket (the object `<org>/<random>`,
+//! addressed path-style and signed with AWS Signature Version 4).
 //!
 //! A file is accepted only if its *content* is of a type its [`Kind`]
 //! allows (the name and the browser's declared type are not trusted), it is
 //! no larger than the kind allows, and it fits in what is left of the
-//! organizer plan's storage (AT 3.2.3). It is streamed to disk while it
-//! arrives, so a 2 GB video never sits in memory, and it gets a row only
-//! once every byte is on disk.
+//! organizer plan's storage (AT 3.2.3). It is streamed to a temporary file
+//! under the data folder while it arrives, so a 2 GB video never sits in
+//! memory, and only then kept: moved into place, or PUT to the bucket with
+//! its real SHA-256 and length. Its type and size are known only once its
+//! bytes are seen, and the plan's storage is checked before anything is
+//! kept, so nothing refused ever reaches the bucket. It gets a row only once
+//! every byte is stored; if the row cannot be written, the bytes are
+//! removed again.
+//!
+//! Reading streams too, whole or one byte range ([`Files::open`]), from the
+//! disk or from the bucket (a `Range` request), never the whole object in
+//! memory.
 //!
 //! Files are served through short-lived signed links ([`Files::sign`]):
 //! the capability that owns the file decides who may see it (a student with
@@ -21,9 +32,13 @@
 //!
 //! This crate does not decide who may see a file and knows nothing of HTTP.
 
+mod s3;
+mod sigv4;
 pub mod sniff;
 
+use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
+use std::pin::Pin;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -35,7 +50,10 @@ use sqlx::Row;
 use tabys_core::ids::{OrgId, UserId};
 use tabys_core::{Error, Result, Timestamp};
 use tabys_store::Db;
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
+
+/// A stored file's bytes as they are read.
+pub type ByteStream = Pin<Box<dyn Stream<Item = std::io::Result<Bytes>> + Send>>;
 
 /// What may be uploaded for one purpose.
 #[derive(Debug, Clone, Copy)]
@@ -113,17 +131,65 @@ pub const MEDIA: Kind = Kind {
     ],
 };
 
+/// Where the bytes of files are kept (`[files]` in the settings): the data
+/// folder when `s3_endpoint` is empty (the default), otherwise the bucket
+/// `s3_bucket` of an S3-compatible store, addressed path-style
+/// (`<endpoint>/<bucket>/<key>`). The secret key is never shown in `Debug`.
+#[derive(Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StorageConfig {
+    /// `https://storage.example.kz`; empty keeps files in the data folder.
+    pub s3_endpoint: String,
+    pub s3_bucket: String,
+    /// `us-east-1` when empty, as most S3-compatible stores expect.
+    pub s3_region: String,
+    pub s3_access_key: String,
+    pub s3_secret_key: String,
+}
+
+impl StorageConfig {
+    pub fn is_s3(&self) -> bool {
+        !self.s3_endpoint.trim().is_empty()
+    }
+}
+
+impl std::fmt::Debug for StorageConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let secret = if self.s3_secret_key.is_empty() {
+            ""
+        } else {
+            "***"
+        };
+        f.debug_struct("StorageConfig")
+            .field("s3_endpoint", &self.s3_endpoint)
+            .field("s3_bucket", &self.s3_bucket)
+            .field("s3_region", &self.s3_region)
+            .field("s3_access_key", &self.s3_access_key)
+            .field("s3_secret_key", &secret)
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Storage {
+    /// Under the root folder.
+    Local,
+    Bucket(Arc<s3::Bucket>),
+}
+
 /// Where files are kept and the key that signs links to them. Cheap to clone.
 #[derive(Clone)]
 pub struct Files {
     root: Arc<PathBuf>,
     key: Arc<[u8; 32]>,
+    storage: Storage,
 }
 
 impl std::fmt::Debug for Files {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Files")
             .field("root", &self.root)
+            .field("storage", &self.storage)
             .finish_non_exhaustive()
     }
 }
@@ -218,7 +284,24 @@ impl Files {
         Self {
             root: Arc::new(root),
             key: Arc::new(key),
+            storage: Storage::Local,
         }
+    }
+
+    /// Files kept where `cfg` says: under `root`, or in its bucket (then
+    /// `root` only holds uploads in progress). Settings that cannot work
+    /// (an address that is not one, a bucket without keys) are refused
+    /// with the reason.
+    pub fn with_storage(
+        root: PathBuf,
+        key: [u8; 32],
+        cfg: &StorageConfig,
+    ) -> std::result::Result<Self, String> {
+        let mut files = Self::new(root, key);
+        if cfg.is_s3() {
+            files.storage = Storage::Bucket(Arc::new(s3::Bucket::new(cfg)?));
+        }
+        Ok(files)
     }
 
     pub fn root(&self) -> &Path {
@@ -259,25 +342,69 @@ impl Files {
             }
         };
         let storage_key = format!("{}/{}", up.org.0, random_name());
-        let target = self.path(&storage_key);
-        let stored = async {
-            if let Some(dir) = target.parent() {
-                tokio::fs::create_dir_all(dir)
-                    .await
-                    .map_err(Error::internal)?;
+        self.keep(&tmp, &storage_key, size, &sha256, content_type)
+            .await?;
+        let recorded = self
+            .record(db, up, size, &sha256, content_type, &storage_key, quota)
+            .await;
+        if recorded.is_err() {
+            self.remove(&storage_key).await;
+        }
+        recorded
+    }
+
+    /// Moves the finished upload `tmp` to where files are kept, under
+    /// `storage_key`; `tmp` is gone afterwards whatever happened.
+    async fn keep(
+        &self,
+        tmp: &Path,
+        storage_key: &str,
+        size: i64,
+        sha256: &str,
+        content_type: &str,
+    ) -> Result<()> {
+        let kept = match &self.storage {
+            Storage::Local => {
+                let target = self.path(storage_key);
+                async {
+                    if let Some(dir) = target.parent() {
+                        tokio::fs::create_dir_all(dir).await?;
+                    }
+                    tokio::fs::rename(tmp, &target).await
+                }
+                .await
+                .map_err(Error::internal)
             }
-            tokio::fs::rename(&tmp, &target)
+            Storage::Bucket(bucket) => bucket
+                .put(
+                    storage_key,
+                    tmp,
+                    u64::try_from(size).unwrap_or(0),
+                    sha256,
+                    content_type,
+                )
                 .await
-                .map_err(Error::internal)?;
-            self.record(db, up, size, &sha256, content_type, &storage_key, quota)
+                .map_err(|e| unavailable("storing an upload", &e)),
+        };
+        if let Err(e) = tokio::fs::remove_file(tmp).await
+            && e.kind() != std::io::ErrorKind::NotFound
+        {
+            tracing::warn!(error = %e, "could not remove a finished upload's temporary file");
+        }
+        kept
+    }
+
+    /// Removes stored bytes; a failure is logged, as the row is what counts.
+    async fn remove(&self, storage_key: &str) {
+        let removed = match &self.storage {
+            Storage::Local => tokio::fs::remove_file(self.path(storage_key))
                 .await
+                .map_err(|e| e.to_string()),
+            Storage::Bucket(bucket) => bucket.delete(storage_key).await.map_err(|e| e.to_string()),
+        };
+        if let Err(e) = removed {
+            tracing::warn!(key = storage_key, error = %e, "could not remove a file's bytes");
         }
-        .await;
-        if stored.is_err() {
-            let _ = tokio::fs::remove_file(&tmp).await;
-            let _ = tokio::fs::remove_file(&target).await;
-        }
-        stored
     }
 
     /// Streams the body into `tmp`, counting, hashing and sniffing.
@@ -382,18 +509,68 @@ impl Files {
         Ok(file)
     }
 
-    /// Opens a stored file's bytes for reading.
-    pub async fn open(&self, file: &StoredFile) -> Result<tokio::fs::File> {
-        tokio::fs::File::open(self.path(&file.storage_key))
-            .await
-            .map_err(|e| {
-                tracing::error!(file = file.id, error = %e, "stored file is missing");
-                Error::NotFound
-            })
+    /// A stored file's bytes as they are read: all of them, or the
+    /// inclusive byte range `range` (already fitted to the file's size).
+    /// Bytes that are missing from the storage are `NotFound` (and logged).
+    pub async fn open(
+        &self,
+        file: &StoredFile,
+        range: Option<RangeInclusive<u64>>,
+    ) -> Result<ByteStream> {
+        match &self.storage {
+            Storage::Local => {
+                let mut handle = tokio::fs::File::open(self.path(&file.storage_key))
+                    .await
+                    .map_err(|e| {
+                        tracing::error!(file = file.id, error = %e, "stored file is missing");
+                        Error::NotFound
+                    })?;
+                let size = u64::try_from(file.size).unwrap_or(0);
+                let (start, len) = match range {
+                    Some(r) => (*r.start(), (r.end() + 1).saturating_sub(*r.start())),
+                    None => (0, size),
+                };
+                if start > 0 {
+                    handle
+                        .seek(std::io::SeekFrom::Start(start))
+                        .await
+                        .map_err(Error::internal)?;
+                }
+                Ok(read_stream(handle, len))
+            }
+            Storage::Bucket(bucket) => bucket.get(&file.storage_key, range).await.map_err(|e| {
+                if e.is_missing() {
+                    tracing::error!(file = file.id, error = %e, "stored file is missing");
+                    Error::NotFound
+                } else {
+                    unavailable("reading a file", &e)
+                }
+            }),
+        }
+    }
+
+    /// A whole small file in memory (to stamp a PDF or a picture), or
+    /// `file-too-large` if it is larger than `max_bytes`.
+    pub async fn read_all(&self, file: &StoredFile, max_bytes: u64) -> Result<Vec<u8>> {
+        let too_large = || Error::invalid("file", "file-too-large");
+        let size = u64::try_from(file.size).unwrap_or(0);
+        if size > max_bytes {
+            return Err(too_large());
+        }
+        let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+        let mut stream = self.open(file, None).await?;
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(Error::internal)?;
+            if (bytes.len() + chunk.len()) as u64 > max_bytes {
+                return Err(too_large());
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        Ok(bytes)
     }
 
     /// Deletes a file of the organizer: its row stops counting at once, its
-    /// bytes are removed from disk.
+    /// bytes are removed from the storage.
     pub async fn delete(&self, db: &Db, org: OrgId, id: i64) -> Result<()> {
         let file = get(db, org, id).await?;
         let mut tx = db.begin().await?;
@@ -404,9 +581,7 @@ impl Files {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        if let Err(e) = tokio::fs::remove_file(self.path(&file.storage_key)).await {
-            tracing::warn!(file = id, error = %e, "could not remove a deleted file's bytes");
-        }
+        self.remove(&file.storage_key).await;
         Ok(())
     }
 
@@ -575,6 +750,33 @@ pub async fn usage(db: &Db, org: OrgId) -> Result<i64> {
     .fetch_one(db.read())
     .await?;
     Ok(row.try_get(0)?)
+}
+
+/// `len` bytes of `handle` from where it stands, 64 KiB at a time.
+fn read_stream(handle: tokio::fs::File, len: u64) -> ByteStream {
+    futures_util::stream::unfold((handle, len), |(mut handle, left)| async move {
+        if left == 0 {
+            return None;
+        }
+        let want = usize::try_from(left.min(64 * 1024)).unwrap_or(64 * 1024);
+        let mut buf = vec![0u8; want];
+        match handle.read(&mut buf).await {
+            Ok(0) => None,
+            Ok(n) => {
+                buf.truncate(n);
+                Some((Ok(Bytes::from(buf)), (handle, left - n as u64)))
+            }
+            Err(e) => Some((Err(e), (handle, 0))),
+        }
+    })
+    .boxed()
+}
+
+/// A store that failed or refused: the cause is logged for the operator,
+/// the person is told to try again later and nothing is kept.
+fn unavailable(doing: &str, failure: &s3::Failure) -> Error {
+    tracing::error!(error = %failure, "file store failed while {doing}");
+    Error::Conflict("storage-unavailable")
 }
 
 fn random_name() -> String {

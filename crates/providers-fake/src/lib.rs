@@ -21,9 +21,11 @@
 //!
 //! For notifications it also has an SMTP sink ([`smtp`]) and a stand-in
 //! of SMSC.kz's SMS API ([`smsc`]), served together with pages to read
-//! what arrived ([`messaging`]).
+//! what arrived ([`messaging`]); for files, an S3-compatible object store
+//! that checks AWS Signature Version 4 ([`s3`]).
 
 pub mod messaging;
+pub mod s3;
 pub mod smsc;
 pub mod smtp;
 

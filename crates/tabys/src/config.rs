@@ -31,6 +31,9 @@ pub struct Settings {
     /// Notifications: the SMTP server, the operator's SMSC account
     /// (`[notify.smtp]`, `[notify.smsc]` in the file).
     pub notify: tabys_delivery::NotifyConfig,
+    /// Where uploaded files are kept: the data folder, or an S3-compatible
+    /// bucket (`[files]` in the file).
+    pub files: tabys_files::StorageConfig,
 }
 
 impl Default for Settings {
@@ -46,6 +49,7 @@ impl Default for Settings {
             secret_key: None,
             billing: tabys_billing::BillingConfig::default(),
             notify: tabys_delivery::NotifyConfig::default(),
+            files: tabys_files::StorageConfig::default(),
         }
     }
 }
@@ -59,6 +63,7 @@ impl std::fmt::Debug for Settings {
             .field("secure_cookies", &self.secure_cookies)
             .field("log_format", &self.log_format)
             .field("notify", &self.notify)
+            .field("files", &self.files)
             .finish()
     }
 }
@@ -136,6 +141,18 @@ impl Settings {
                 *field = v;
             }
         }
+        let f = &mut s.files;
+        for (name, field) in [
+            ("TABYS_S3_ENDPOINT", &mut f.s3_endpoint),
+            ("TABYS_S3_BUCKET", &mut f.s3_bucket),
+            ("TABYS_S3_REGION", &mut f.s3_region),
+            ("TABYS_S3_ACCESS_KEY", &mut f.s3_access_key),
+            ("TABYS_S3_SECRET_KEY", &mut f.s3_secret_key),
+        ] {
+            if let Some(v) = env(name) {
+                *field = v;
+            }
+        }
         if let Some(v) = env("TABYS_SMTP_PORT") {
             n.smtp.port = v.parse().context("TABYS_SMTP_PORT must be a port number")?;
         }
@@ -174,11 +191,14 @@ impl Settings {
         Ok(s)
     }
 
-    /// Uploaded files under `<data_dir>/files`, links signed with the secret key.
+    /// Uploaded files under `<data_dir>/files` or in the configured
+    /// bucket (uploads in progress stay under `<data_dir>/files/tmp`),
+    /// links signed with the secret key.
     pub fn files(&self) -> anyhow::Result<tabys_files::Files> {
         let key = tabys_files::load_key(&self.data_dir, self.secret_key.as_deref())
             .map_err(anyhow::Error::msg)?;
-        Ok(tabys_files::Files::new(self.data_dir.join("files"), key))
+        tabys_files::Files::with_storage(self.data_dir.join("files"), key, &self.files)
+            .map_err(anyhow::Error::msg)
     }
 
     /// The URL with any password replaced by `***`.
@@ -238,6 +258,37 @@ mod tests {
             !shown.contains("smtp-s3cret") && !shown.contains("smsc-s3cret"),
             "{shown}"
         );
+    }
+
+    #[test]
+    fn the_s3_secret_key_is_never_shown() {
+        let mut s = Settings::default();
+        s.files.s3_endpoint = "https://storage.example.kz".into();
+        s.files.s3_access_key = "AKIDTABYS".into();
+        s.files.s3_secret_key = "s3-s3cret".into();
+        let shown = format!("{s:?}");
+        assert!(!shown.contains("s3-s3cret"), "{shown}");
+        assert!(shown.contains("storage.example.kz"), "{shown}");
+    }
+
+    #[test]
+    fn files_settings_are_read_from_the_files_table() -> anyhow::Result<()> {
+        let s: Settings = toml::from_str(
+            "[files]\ns3_endpoint = \"http://127.0.0.1:9000\"\ns3_bucket = \"tabys\"\n\
+             s3_access_key = \"k\"\ns3_secret_key = \"s\"\n",
+        )?;
+        assert!(s.files.is_s3());
+        assert_eq!(s.files.s3_bucket, "tabys");
+        // A bucket without its keys cannot work: the start is refused.
+        let mut broken = s.clone();
+        broken.files.s3_secret_key.clear();
+        broken.secret_key = Some("00".repeat(32));
+        let err = broken.files().map(|_| ()).map_err(|e| e.to_string());
+        assert!(
+            matches!(&err, Err(e) if e.contains("files.s3_secret_key")),
+            "{err:?}"
+        );
+        Ok(())
     }
 
     #[test]

@@ -200,6 +200,9 @@ pub struct TestApp {
     pub post: tabys_providers_fake::messaging::FakeMessaging,
     /// The sending settings the worker runs with (pointing at `post`).
     pub notify: Arc<tabys_delivery::NotifyConfig>,
+    /// The object store files are kept in, when the app runs with the S3
+    /// storage ([`TestApp::spawn_on_s3`]).
+    pub s3: Option<tabys_providers_fake::s3::FakeS3>,
     _db: TestDb,
     server: tokio::task::JoinHandle<()>,
 }
@@ -213,7 +216,34 @@ impl TestApp {
         backend: Backend,
         config: tabys_web::WebConfig,
     ) -> anyhow::Result<Self> {
-        let test_db = TestDb::new(backend).await?;
+        Self::start(backend, config, None).await
+    }
+
+    /// The application keeping files in an S3 stand-in (bucket `tabys`)
+    /// instead of its folder; the folder then holds only uploads in progress.
+    pub async fn spawn_on_s3(backend: Backend) -> anyhow::Result<Self> {
+        let s3 = tabys_providers_fake::s3::FakeS3::start(
+            "127.0.0.1:0".parse()?,
+            tabys_providers_fake::s3::S3Config::default(),
+        )
+        .await?;
+        Self::start(backend, tabys_web::WebConfig::default(), Some(s3)).await
+    }
+
+    async fn start(
+        backend: Backend,
+        config: tabys_web::WebConfig,
+        s3: Option<tabys_providers_fake::s3::FakeS3>,
+    ) -> anyhow::Result<Self> {
+        let mut test_db = TestDb::new(backend).await?;
+        if let Some(store) = &s3 {
+            test_db.files = tabys_files::Files::with_storage(
+                test_db.files.root().to_path_buf(),
+                rand::random(),
+                &storage_for(store),
+            )
+            .map_err(anyhow::Error::msg)?;
+        }
         let fake = tabys_providers_fake::FakeProvider::start(
             "127.0.0.1:0".parse()?,
             tabys_providers_fake::FakeConfig {
@@ -250,6 +280,7 @@ impl TestApp {
             billing: Arc::new(billing),
             post,
             notify: Arc::new(notify),
+            s3,
             _db: test_db,
             server,
         })
@@ -372,6 +403,24 @@ pub fn billing_for(
         kbe: "17".into(),
     };
     b
+}
+
+/// Storage settings for the S3 stand-in's bucket `tabys`, with its key.
+pub fn storage_for(store: &tabys_providers_fake::s3::FakeS3) -> tabys_files::StorageConfig {
+    let cfg = store.config();
+    let (access_key, secret_key) = cfg
+        .keys
+        .iter()
+        .next()
+        .map(|(k, s)| (k.clone(), s.clone()))
+        .unwrap_or_default();
+    tabys_files::StorageConfig {
+        s3_endpoint: store.base().to_string(),
+        s3_bucket: cfg.buckets.first().cloned().unwrap_or_default(),
+        s3_region: cfg.region.clone(),
+        s3_access_key: access_key,
+        s3_secret_key: secret_key,
+    }
 }
 
 /// Sending settings pointing at a running post office: plain SMTP to its

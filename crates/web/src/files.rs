@@ -16,11 +16,9 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use futures_util::stream;
 use tabys_core::Error;
 use tabys_core::ids::{OrgId, UserId};
-use tabys_files::{Kind, StoredFile, Upload};
-use tokio::io::{AsyncReadExt, AsyncSeekExt};
+use tabys_files::{ByteStream, Files, Kind, StoredFile, Upload};
 
 use crate::AppState;
 use crate::ctx::{CSRF_HEADER, Ctx};
@@ -155,13 +153,41 @@ async fn signed_file(
         return Err(PageError(Error::NotFound));
     }
     let file = tabys_files::get_signed(&state.db, signed).await?;
-    let handle = state.files.open(&file).await?;
-    Ok(send(&headers, &file, handle, false).await)
+    Ok(serve(&state.files, &headers, &file, false).await?)
+}
+
+/// Sends a stored file from wherever it is kept: whole, or the one byte
+/// range the request asks for.
+pub async fn serve(
+    files: &Files,
+    headers: &HeaderMap,
+    file: &StoredFile,
+    download: bool,
+) -> Result<Response, Error> {
+    let size = u64::try_from(file.size).unwrap_or(0);
+    let range = parse_range(
+        headers.get(header::RANGE).and_then(|v| v.to_str().ok()),
+        size,
+    );
+    let body = match range {
+        Range::Whole => files.open(file, None).await?,
+        Range::Part { start, end } => files.open(file, Some(start..=end)).await?,
+        Range::Unsatisfiable => return Ok(unsatisfiable(size)),
+    };
+    Ok(send(file, range, body, download))
+}
+
+fn unsatisfiable(size: u64) -> Response {
+    (
+        StatusCode::RANGE_NOT_SATISFIABLE,
+        [(header::CONTENT_RANGE, format!("bytes */{size}"))],
+    )
+        .into_response()
 }
 
 /// One byte range asked for, already fitted to the file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Range {
+pub enum Range {
     Whole,
     Part { start: u64, end: u64 },
     Unsatisfiable,
@@ -204,52 +230,17 @@ fn parse_range(value: Option<&str>, size: u64) -> Range {
     }
 }
 
-/// Sends a stored file: whole, or the one byte range asked for (206), with
-/// its type, length and entity tag. `download` asks the browser to save it
-/// instead of showing it.
-pub async fn send(
-    headers: &HeaderMap,
-    file: &StoredFile,
-    mut handle: tokio::fs::File,
-    download: bool,
-) -> Response {
+/// The answer carrying `body`, the bytes of `file` that `range` names
+/// (whole: 200, a part: 206), with the file's type, length and entity tag.
+/// `download` asks the browser to save it instead of showing it.
+pub fn send(file: &StoredFile, range: Range, body: ByteStream, download: bool) -> Response {
     let size = u64::try_from(file.size).unwrap_or(0);
-    let range = parse_range(
-        headers.get(header::RANGE).and_then(|v| v.to_str().ok()),
-        size,
-    );
-    let (status, start, len) = match range {
-        Range::Whole => (StatusCode::OK, 0, size),
-        Range::Part { start, end } => (StatusCode::PARTIAL_CONTENT, start, end - start + 1),
-        Range::Unsatisfiable => {
-            return (
-                StatusCode::RANGE_NOT_SATISFIABLE,
-                [(header::CONTENT_RANGE, format!("bytes */{size}"))],
-            )
-                .into_response();
-        }
+    let (status, len) = match range {
+        Range::Whole => (StatusCode::OK, size),
+        Range::Part { start, end } => (StatusCode::PARTIAL_CONTENT, end - start + 1),
+        Range::Unsatisfiable => return unsatisfiable(size),
     };
-    if start > 0 && handle.seek(std::io::SeekFrom::Start(start)).await.is_err() {
-        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
-    }
-    let body = Body::from_stream(stream::unfold(
-        (handle, len),
-        |(mut handle, left)| async move {
-            if left == 0 {
-                return None;
-            }
-            let want = usize::try_from(left.min(64 * 1024)).unwrap_or(64 * 1024);
-            let mut buf = vec![0u8; want];
-            match handle.read(&mut buf).await {
-                Ok(0) => None,
-                Ok(n) => {
-                    buf.truncate(n);
-                    Some((Ok::<_, std::io::Error>(buf), (handle, left - n as u64)))
-                }
-                Err(e) => Some((Err(e), (handle, 0))),
-            }
-        },
-    ));
+    let body = Body::from_stream(body);
     let mut response = Response::new(body);
     *response.status_mut() = status;
     let h = response.headers_mut();

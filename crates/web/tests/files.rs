@@ -9,7 +9,7 @@ use support::{error_page, field_error, no_server_errors};
 use tabys_core::ids::{OrgId, UserId};
 use tabys_core::money::Money;
 use tabys_testkit::reqwest::StatusCode;
-use tabys_testkit::{Client, TestApp, db_test};
+use tabys_testkit::{Backend, Client, TestApp, db_test};
 
 /// What is under the app's file folder, apart from the folder for uploads
 /// in progress (which must be empty).
@@ -181,5 +181,84 @@ db_test! {
         ensure!(stored_files(&app)?.is_empty(), "the deleted file's bytes are gone");
         upload(&owner, org, "second.txt", &chunk).await?;
         no_server_errors(&app).await
+    }
+}
+
+/// Lesson video kept in an S3-compatible bucket is served in byte ranges
+/// through its signed link all the same: the range is asked of the store,
+/// and deleting the file removes the object.
+async fn a_range_is_read_from_the_bucket(app: TestApp) -> anyhow::Result<()> {
+    let store = app
+        .s3
+        .clone()
+        .context("the app keeps files in the bucket")?;
+    let (owner, org) = app.organizer("owner@school.kz", "school").await?;
+    upload(&owner, org, "digits.txt", &digits()).await?;
+    let files = tabys_files::list(&app.db, OrgId(org), 10).await?;
+    ensure!(files.len() == 1, "one file: {files:?}");
+    let keys = store.keys("tabys");
+    ensure!(keys.len() == 1, "one object: {keys:?}");
+    ensure!(
+        stored_files(&app)?.is_empty(),
+        "nothing is kept in the folder"
+    );
+
+    let url = link(&owner, org, files[0].id).await?;
+    let part = owner.get_with(&url, &[("range", "bytes=10-24")]).await?;
+    assert_eq!(part.status, StatusCode::PARTIAL_CONTENT);
+    assert_eq!(part.text, "012345678901234");
+    assert_eq!(part.headers["content-range"], "bytes 10-24/1000");
+    assert_eq!(part.headers["content-length"], "15");
+    let tail = owner.get_with(&url, &[("range", "bytes=-3")]).await?;
+    assert_eq!(
+        (tail.status, tail.text.as_str()),
+        (StatusCode::PARTIAL_CONTENT, "789")
+    );
+    let whole = owner.get(&url).await?;
+    assert_eq!(
+        (whole.status, whole.text.as_bytes()),
+        (StatusCode::OK, digits().as_slice())
+    );
+    let past = owner.get_with(&url, &[("range", "bytes=1000-")]).await?;
+    assert_eq!(past.status, StatusCode::RANGE_NOT_SATISFIABLE);
+    let other = app.person("other@example.kz", "Other").await?;
+    error_page(
+        &other.get(&url).await?,
+        StatusCode::NOT_FOUND,
+        "ru",
+        "not-found",
+    )?;
+    ensure!(
+        store.refusals().is_empty(),
+        "every request was signed right: {:?}",
+        store.refusals()
+    );
+
+    let r = owner
+        .post_form(
+            &format!("/org/{org}/files/{}/delete", files[0].id),
+            &[] as &[(&str, &str)],
+        )
+        .await?;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    ensure!(
+        store.keys("tabys").is_empty(),
+        "the object is gone: {:?}",
+        store.keys("tabys")
+    );
+    no_server_errors(&app).await
+}
+
+mod a_range_is_read_from_the_bucket {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() -> anyhow::Result<()> {
+        a_range_is_read_from_the_bucket(TestApp::spawn_on_s3(Backend::Sqlite).await?).await
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() -> anyhow::Result<()> {
+        a_range_is_read_from_the_bucket(TestApp::spawn_on_s3(Backend::Postgres).await?).await
     }
 }

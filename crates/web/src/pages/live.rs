@@ -1569,8 +1569,7 @@ async fn session_video(
         return Err(PageError(Error::NotFound));
     }
     let file = tabys_files::get(&state.db, room.org_id, link.file).await?;
-    let handle = state.files.open(&file).await?;
-    Ok(crate::files::send(&headers, &file, handle, false).await)
+    Ok(crate::files::serve(&state.files, &headers, &file, false).await?)
 }
 
 /// A room's uploaded cover, for its public pages. Covers are public like
@@ -1592,8 +1591,7 @@ async fn room_cover(
     if !file.is_image() {
         return Err(PageError(Error::NotFound));
     }
-    let handle = state.files.open(&file).await?;
-    let mut response = crate::files::send(&headers, &file, handle, false).await;
+    let mut response = crate::files::serve(&state.files, &headers, &file, false).await?;
     response.headers_mut().insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("public, max-age=300"),
