@@ -30,7 +30,7 @@ use sha2::{Digest, Sha256};
 use sqlx::Row;
 use tabys_core::ids::{OrgId, UserId};
 use tabys_core::{Error, Result, Timestamp};
-use tabys_store::Db;
+use tabys_store::{Db, Tx};
 use tokio::io::AsyncWriteExt;
 
 /// What may be uploaded for one purpose.
@@ -101,6 +101,13 @@ pub const MEDIA: Kind = Kind {
         "text/plain",
     ],
 };
+
+/// The purpose of a certificate of completion's PDF, made by the platform
+/// (not uploaded). Such documents do not count against the plan's storage:
+/// the school cannot choose not to make them, the law gives the student the
+/// certificate (LZ 9.1) whatever the school's storage, and each is a few
+/// dozen kilobytes.
+pub const CERTIFICATE: &str = "certificate";
 
 /// Where files are kept and the key that signs links to them. Cheap to clone.
 #[derive(Clone)]
@@ -328,9 +335,10 @@ impl Files {
         .fetch_one(&mut *tx)
         .await?;
         let used: i64 = sqlx::query(
-            "SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) FROM files WHERE org_id = $1 AND deleted_at IS NULL",
+            "SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) FROM files WHERE org_id = $1 AND deleted_at IS NULL AND purpose <> $2",
         )
         .bind(up.org.0)
+        .bind(CERTIFICATE)
         .fetch_one(&mut *tx)
         .await?
         .try_get(0)?;
@@ -365,6 +373,87 @@ impl Files {
                 tracing::error!(file = file.id, error = %e, "stored file is missing");
                 Error::NotFound
             })
+    }
+
+    /// Reads a stored file's bytes whole, refusing one larger than
+    /// `max_bytes` (`file-too-large`); a file whose bytes are gone is
+    /// `NotFound`.
+    pub async fn read_all(&self, file: &StoredFile, max_bytes: i64) -> Result<Vec<u8>> {
+        use tokio::io::AsyncReadExt;
+        if file.size > max_bytes {
+            return Err(Error::invalid("file", "file-too-large"));
+        }
+        let limit = u64::try_from(max_bytes).unwrap_or(0);
+        let mut out = Vec::with_capacity(usize::try_from(file.size).unwrap_or(0));
+        self.open(file)
+            .await?
+            .take(limit + 1)
+            .read_to_end(&mut out)
+            .await
+            .map_err(Error::internal)?;
+        if out.len() as u64 > limit {
+            return Err(Error::invalid("file", "file-too-large"));
+        }
+        Ok(out)
+    }
+
+    /// Stores a document the platform made (a certificate's PDF) for `org`,
+    /// its row written in the caller's transaction, so the document exists
+    /// exactly when the change that made it does. The bytes are on disk
+    /// before the row; a transaction that rolls back leaves them unnamed.
+    /// Its content must be of `content_type` (checked like an upload's).
+    pub async fn store_document(
+        &self,
+        tx: &mut Tx,
+        now: Timestamp,
+        org: OrgId,
+        purpose: &'static str,
+        name: &str,
+        bytes: &[u8],
+    ) -> Result<StoredFile> {
+        let content_type = sniff::content_type(&bytes[..bytes.len().min(sniff::HEAD)])
+            .ok_or_else(|| Error::Internal(format!("a {purpose} of an unknown type")))?;
+        let storage_key = format!("{}/{}", org.0, random_name());
+        let target = self.path(&storage_key);
+        if let Some(dir) = target.parent() {
+            tokio::fs::create_dir_all(dir)
+                .await
+                .map_err(Error::internal)?;
+        }
+        let mut out = tokio::fs::File::create(&target)
+            .await
+            .map_err(Error::internal)?;
+        out.write_all(bytes).await.map_err(Error::internal)?;
+        out.sync_all().await.map_err(Error::internal)?;
+        let row = sqlx::query(&format!(
+            "INSERT INTO files (org_id, uploaded_by, purpose, name, content_type, size, sha256, storage_key, created_at)
+             VALUES ($1, NULL, $2, $3, $4, $5, $6, $7, $8) RETURNING {COLUMNS}"
+        ))
+        .bind(org.0)
+        .bind(purpose)
+        .bind(clean_name(name))
+        .bind(content_type)
+        .bind(i64::try_from(bytes.len()).map_err(Error::internal)?)
+        .bind(hex::encode(Sha256::digest(bytes)))
+        .bind(&storage_key)
+        .bind(now.0)
+        .fetch_one(&mut **tx)
+        .await;
+        match row {
+            Ok(r) => from_row(&r),
+            Err(e) => {
+                let _ = tokio::fs::remove_file(&target).await;
+                Err(e.into())
+            }
+        }
+    }
+
+    /// Removes the bytes of a document from [`Files::store_document`] whose
+    /// transaction was rolled back, so its row never existed.
+    pub async fn discard_unrecorded(&self, file: &StoredFile) {
+        if let Err(e) = tokio::fs::remove_file(self.path(&file.storage_key)).await {
+            tracing::warn!(error = %e, "could not remove an unrecorded document's bytes");
+        }
     }
 
     /// Deletes a file of the organizer: its row stops counting at once, its
@@ -496,11 +585,13 @@ pub async fn get_signed(db: &Db, signed: Signed) -> Result<StoredFile> {
 }
 
 /// Bytes the organizer's files take, counted against the plan's storage.
+/// Documents the platform makes ([`CERTIFICATE`]) are not counted.
 pub async fn usage(db: &Db, org: OrgId) -> Result<i64> {
     let row = sqlx::query(
-        "SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) FROM files WHERE org_id = $1 AND deleted_at IS NULL",
+        "SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) FROM files WHERE org_id = $1 AND deleted_at IS NULL AND purpose <> $2",
     )
     .bind(org.0)
+    .bind(CERTIFICATE)
     .fetch_one(db.read())
     .await?;
     Ok(row.try_get(0)?)
