@@ -215,7 +215,9 @@ notify-course-accepted = Your curator accepted the assignment “{ $lesson }” 
 notify-course-accepted-body = Your curator accepted your assignment “{ $lesson }” of “{ $course }”. Continue in your cabinet.
 notify-course-accepted-subject = Assignment accepted: { $lesson }
 notify-course-certificate = Certificate No. { $number } for “{ $course }” is ready.
-notify-course-certificate-body = Congratulations on completing “{ $course }”! Certificate No. { $number } (PDF) is in your cabinet: { $link }
+notify-course-certificate-body = Congratulations on completing “{ $course }”! Certificate No. { $number } is attached to this e-mail as a PDF; it is also in your cabinet: { $link }
+
+    Anyone can check it at: { $verify }
 notify-course-certificate-data = You completed “{ $course }”: fill in the data for your certificate.
 notify-course-certificate-data-body = You completed “{ $course }”. To get your certificate, fill in the recipient's data in your cabinet: { $link }
 notify-course-certificate-data-subject = Data for your certificate: { $course }

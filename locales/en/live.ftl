@@ -162,9 +162,13 @@ live-ui-closed = The webinar has finished.
 notify-live-reminder-day = Tomorrow at { $when }: webinar “{ $title }”.
 notify-live-reminder-day-subject = Tomorrow: { $title }
 notify-live-reminder-day-body = Hello! The webinar “{ $title }” starts tomorrow at { $when } (Almaty time). Your link: { $link }
+
+    Cannot come? Cancel the registration: { $cancel_link }
 notify-live-reminder-hour = In an hour, at { $when }: webinar “{ $title }”.
 notify-live-reminder-hour-subject = In an hour: { $title }
 notify-live-reminder-hour-body = Hello! The webinar “{ $title }” starts in an hour, at { $when } (Almaty time). Your link: { $link }
+
+    Cannot come? Cancel the registration: { $cancel_link }
 
 err-live-choose-one = Choose one of the options.
 err-live-text-format = The text contains invisible control characters.
@@ -206,3 +210,9 @@ err-live-frame-too-large = The message is too large.
 err-live-message-empty = The message is empty.
 err-live-message-too-long = The message is too long (at most 2,000 characters).
 err-live-rate-limited = Too many messages: wait a few seconds.
+live-cancel-title = Cancel the registration
+live-cancel-question = Cancel your registration for this webinar? Reminders will stop and your personal link will no longer let you in.
+live-cancel-button = Cancel the registration
+live-cancel-done = Your registration is cancelled. No more reminders will come.
+live-cancel-again = Register again
+live-cancel-link = Cancel the registration

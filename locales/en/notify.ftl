@@ -4,6 +4,7 @@
 notify-email-subject-default = Notification
 notify-email-footer = This e-mail was sent through Tabys. Choose which notifications you get: { $link }
 notify-email-unsubscribe = Unsubscribe from mailings in one click: { $link }
+notify-email-footer-address = This e-mail was sent through Tabys because this address was given when registering. It is not a mailing; you will get nothing else.
 
 ## Notifications (key: in-app text and SMS, -subject: e-mail subject, -body: e-mail text)
 notify-offer-new-version-subject = { $org }: a new version of “{ $document }”

@@ -215,7 +215,9 @@ notify-course-accepted = «{ $course }» курсының «{ $lesson }» тап
 notify-course-accepted-body = Куратор «{ $course }» курсының «{ $lesson }» тапсырмаңызды қабылдады. Оқуды жеке кабинетте жалғастырыңыз.
 notify-course-accepted-subject = Тапсырма қабылданды: { $lesson }
 notify-course-certificate = «{ $course }» курсын өткені туралы № { $number } сертификат дайын.
-notify-course-certificate-body = «{ $course }» курсын аяқтауыңызбен құттықтаймыз! № { $number } сертификат (PDF) жеке кабинетте қолжетімді: { $link }
+notify-course-certificate-body = «{ $course }» курсын аяқтауыңызбен құттықтаймыз! № { $number } сертификат осы хатқа PDF түрінде тіркелген; ол жеке кабинетте де қолжетімді: { $link }
+
+    Оның түпнұсқалығын кез келген адам тексере алады: { $verify }
 notify-course-certificate-data = «{ $course }» курсы аяқталды — сертификатқа деректерді толтырыңыз.
 notify-course-certificate-data-body = Сіз «{ $course }» курсын аяқтадыңыз. Сертификат алу үшін жеке кабинетте алушының деректерін толтырыңыз: { $link }
 notify-course-certificate-data-subject = Сертификатқа деректер: { $course }

@@ -162,9 +162,13 @@ live-ui-closed = Вебинар аяқталды.
 notify-live-reminder-day = Ертең { $when }: «{ $title }» вебинары.
 notify-live-reminder-day-subject = Ертең: { $title }
 notify-live-reminder-day-body = Сәлеметсіз бе! «{ $title }» вебинары ертең { $when } басталады (Алматы уақыты). Сілтемеңіз: { $link }
+
+    Келе алмайсыз ба? Тіркеуден бас тарту: { $cancel_link }
 notify-live-reminder-hour = Бір сағаттан кейін, { $when }: «{ $title }» вебинары.
 notify-live-reminder-hour-subject = Бір сағаттан кейін: { $title }
 notify-live-reminder-hour-body = Сәлеметсіз бе! «{ $title }» вебинары бір сағаттан кейін, { $when } басталады (Алматы уақыты). Сілтемеңіз: { $link }
+
+    Келе алмайсыз ба? Тіркеуден бас тарту: { $cancel_link }
 
 err-live-choose-one = Нұсқалардың бірін таңдаңыз.
 err-live-text-format = Мәтінде көрінбейтін басқару таңбалары бар.
@@ -206,3 +210,9 @@ err-live-frame-too-large = Хабарлама тым үлкен.
 err-live-message-empty = Хабарлама бос.
 err-live-message-too-long = Хабарлама тым ұзын (2000 таңбадан аспайды).
 err-live-rate-limited = Хабарлама тым көп: бірнеше секунд күтіңіз.
+live-cancel-title = Тіркеуден бас тарту
+live-cancel-question = Осы вебинарға тіркеуден бас тартасыз ба? Еске салғыштар тоқтайды, ал жеке сілтеме бөлмеге енді кіргізбейді.
+live-cancel-button = Тіркеуден бас тарту
+live-cancel-done = Тіркеу тоқтатылды. Еске салғыштар енді келмейді.
+live-cancel-again = Қайта тіркелу
+live-cancel-link = Тіркеуден бас тарту

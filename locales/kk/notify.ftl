@@ -4,6 +4,7 @@
 notify-email-subject-default = Хабарлама
 notify-email-footer = Бұл хат Tabys арқылы жіберілді. Қандай хабарламалар алатыныңызды таңдау: { $link }
 notify-email-unsubscribe = Таратылымдардан бір басумен бас тарту: { $link }
+notify-email-footer-address = Бұл хат Tabys арқылы жіберілді, себебі осы мекенжай тіркелу кезінде көрсетілген. Бұл таратылым емес: басқа хаттар келмейді.
 
 ## Хабарламалар
 notify-offer-new-version-subject = { $org }: «{ $document }» құжатының жаңа редакциясы

@@ -215,7 +215,9 @@ notify-course-accepted = Куратор принял задание «{ $lesson 
 notify-course-accepted-body = Куратор принял ваше задание «{ $lesson }» курса «{ $course }». Продолжайте обучение в личном кабинете.
 notify-course-accepted-subject = Задание принято: { $lesson }
 notify-course-certificate = Сертификат № { $number } о прохождении курса «{ $course }» готов.
-notify-course-certificate-body = Поздравляем с окончанием курса «{ $course }»! Сертификат № { $number } (PDF) доступен в личном кабинете: { $link }
+notify-course-certificate-body = Поздравляем с окончанием курса «{ $course }»! Сертификат № { $number } приложен к письму в формате PDF; он также доступен в личном кабинете: { $link }
+
+    Проверить его подлинность может любой: { $verify }
 notify-course-certificate-data = Курс «{ $course }» пройден — заполните данные для сертификата.
 notify-course-certificate-data-body = Вы прошли курс «{ $course }». Чтобы получить сертификат, заполните данные получателя в личном кабинете: { $link }
 notify-course-certificate-data-subject = Данные для сертификата: { $course }

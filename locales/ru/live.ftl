@@ -162,9 +162,13 @@ live-ui-closed = Вебинар завершён.
 notify-live-reminder-day = Завтра в { $when }: вебинар «{ $title }».
 notify-live-reminder-day-subject = Завтра: { $title }
 notify-live-reminder-day-body = Здравствуйте! Вебинар «{ $title }» начнётся завтра в { $when } (время Алматы). Ваша ссылка: { $link }
+
+    Не получится прийти? Отменить регистрацию: { $cancel_link }
 notify-live-reminder-hour = Через час, в { $when }: вебинар «{ $title }».
 notify-live-reminder-hour-subject = Через час: { $title }
 notify-live-reminder-hour-body = Здравствуйте! Вебинар «{ $title }» начнётся через час, в { $when } (время Алматы). Ваша ссылка: { $link }
+
+    Не получится прийти? Отменить регистрацию: { $cancel_link }
 
 err-live-choose-one = Выберите один из вариантов.
 err-live-text-format = В тексте есть невидимые управляющие символы.
@@ -206,3 +210,9 @@ err-live-frame-too-large = Сообщение слишком большое.
 err-live-message-empty = Пустое сообщение.
 err-live-message-too-long = Сообщение слишком длинное (не больше 2000 символов).
 err-live-rate-limited = Слишком много сообщений: подождите несколько секунд.
+live-cancel-title = Отмена регистрации
+live-cancel-question = Отменить регистрацию на этот вебинар? Напоминания прекратятся, а личная ссылка больше не впустит в комнату.
+live-cancel-button = Отменить регистрацию
+live-cancel-done = Регистрация отменена. Напоминаний больше не будет.
+live-cancel-again = Зарегистрироваться снова
+live-cancel-link = Отменить регистрацию

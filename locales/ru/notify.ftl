@@ -4,6 +4,7 @@
 notify-email-subject-default = Уведомление
 notify-email-footer = Это письмо отправлено через Tabys. Выбрать, какие уведомления получать: { $link }
 notify-email-unsubscribe = Отписаться от рассылок в один клик: { $link }
+notify-email-footer-address = Это письмо отправлено через Tabys, потому что этот адрес указали при регистрации. Это не рассылка: других писем не будет.
 
 ## Уведомления (ключ — текст в кабинете и SMS, -subject — тема письма, -body — текст письма)
 notify-offer-new-version-subject = { $org }: новая редакция документа «{ $document }»

@@ -2,12 +2,14 @@
 //! plain connection for a local server; authentication when a user name is
 //! set. Each message carries the delivery's stable Message-ID, the
 //! organizer's sender name and reply-to, a plain-text and an HTML part,
-//! and, for marketing, the one-click unsubscribe headers (RFC 8058).
+//! any attached files (then the message is `multipart/mixed` around the
+//! two), and, for marketing, the one-click unsubscribe headers (RFC 8058).
 
 use std::time::{Duration, SystemTime};
 
+use lettre::message::header::ContentType;
 use lettre::message::header::{Header, HeaderName, HeaderValue};
-use lettre::message::{Mailbox, MultiPart};
+use lettre::message::{Attachment, Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::extension::ClientId;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
@@ -63,6 +65,13 @@ pub struct Envelope<'a> {
     pub unsubscribe: Option<&'a str>,
 }
 
+/// A file carried by an e-mail, its bytes already read.
+pub struct File {
+    pub name: String,
+    pub content_type: String,
+    pub bytes: Vec<u8>,
+}
+
 /// Why a message was not sent.
 #[derive(Debug)]
 pub enum SendError {
@@ -86,6 +95,7 @@ pub fn build(
     cfg: &SmtpConfig,
     env: &Envelope<'_>,
     mail: &render::Email,
+    files: Vec<File>,
 ) -> Result<Message, SendError> {
     let from_addr = cfg
         .from
@@ -120,11 +130,21 @@ pub fn build(
             .header(ListUnsubscribe(u.to_string()))
             .header(ListUnsubscribePost);
     }
-    b.multipart(MultiPart::alternative_plain_html(
-        mail.text.clone(),
-        mail.html.clone(),
-    ))
-    .map_err(|e| SendError::Setup(format!("building the message: {e}")))
+    let text = MultiPart::alternative_plain_html(mail.text.clone(), mail.html.clone());
+    let body = if files.is_empty() {
+        text
+    } else {
+        let mut mixed = MultiPart::mixed().multipart(text);
+        for f in files {
+            let content_type = ContentType::parse(&f.content_type).map_err(|e| {
+                SendError::Setup(format!("attachment {}: content type: {e}", f.name))
+            })?;
+            mixed = mixed.singlepart(Attachment::new(f.name).body(f.bytes, content_type));
+        }
+        mixed
+    };
+    b.multipart(body)
+        .map_err(|e| SendError::Setup(format!("building the message: {e}")))
 }
 
 /// A connection setup to the configured server.

@@ -291,7 +291,8 @@ pub async fn send(db: &Db, org: OrgId, author: UserId, m: NewMailing) -> Result<
                 NewDelivery {
                     notification_id: None,
                     mailing_id: Some(mailing),
-                    user,
+                    user: Some(user),
+                    locale: None,
                     org: Some(org),
                     channel,
                     address,

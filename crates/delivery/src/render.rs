@@ -103,8 +103,10 @@ pub struct Email {
 /// Links every e-mail ends with.
 #[derive(Debug, Clone, Default)]
 pub struct Links {
-    /// Where the person chooses channels.
-    pub preferences: String,
+    /// Where the person chooses channels; `None` for an address with no
+    /// account behind it, which has no choices to make: its footer says
+    /// why it got the message instead.
+    pub preferences: Option<String>,
     /// The one-click unsubscribe page of a marketing message.
     pub unsubscribe: Option<String>,
 }
@@ -157,8 +159,13 @@ pub fn email(
     // A subject is one line, whatever a translator or an organizer typed.
     let subject = subject.split_whitespace().collect::<Vec<_>>().join(" ");
     let mut link_args = serde_json::Map::new();
-    link_args.insert("link".into(), links.preferences.clone().into());
-    let mut footer = vec![format(locale, "notify-email-footer", &link_args)?];
+    let mut footer = vec![match &links.preferences {
+        Some(p) => {
+            link_args.insert("link".into(), p.clone().into());
+            format(locale, "notify-email-footer", &link_args)?
+        }
+        None => format(locale, "notify-email-footer-address", &link_args)?,
+    }];
     if let Some(u) = &links.unsubscribe {
         link_args.insert("link".into(), u.clone().into());
         footer.push(format(locale, "notify-email-unsubscribe", &link_args)?);
@@ -171,6 +178,31 @@ pub fn email(
         text,
         html,
     })
+}
+
+/// Arguments whose name is `link` or ends in `_link` and whose value is a
+/// path on this site (`/cabinet/…`) become full addresses under `public`:
+/// the in-app inbox shows them as they are, an e-mail needs the site too.
+pub fn absolute_links(
+    args: &serde_json::Map<String, serde_json::Value>,
+    public: &str,
+) -> serde_json::Map<String, serde_json::Value> {
+    let public = public.trim_end_matches('/');
+    args.iter()
+        .map(|(k, v)| {
+            let v = match v.as_str() {
+                Some(path)
+                    if (k == "link" || k.ends_with("_link"))
+                        && path.starts_with('/')
+                        && !path.starts_with("//") =>
+                {
+                    serde_json::Value::String(format!("{public}{path}"))
+                }
+                _ => v.clone(),
+            };
+            (k.clone(), v)
+        })
+        .collect()
 }
 
 /// The SMS text: the one-line in-app message.
@@ -255,7 +287,7 @@ mod tests {
             for line in source.lines() {
                 if line.starts_with(&format!("{key} =")) {
                     inside = true;
-                } else if inside && !line.starts_with([' ', '\t']) {
+                } else if inside && !line.is_empty() && !line.starts_with([' ', '\t']) {
                     inside = false;
                 }
                 if inside {
@@ -348,7 +380,9 @@ mod tests {
             }
             for locale in Locale::ALL {
                 let links = Links {
-                    preferences: "https://tabys.example/cabinet/notifications/settings".into(),
+                    preferences: Some(
+                        "https://tabys.example/cabinet/notifications/settings".into(),
+                    ),
                     unsubscribe: Some("https://tabys.example/unsubscribe/x".into()),
                 };
                 let mail = email(locale, &key, &values, &links).unwrap_or_else(|e| panic!("{e}"));
@@ -366,6 +400,51 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn site_paths_in_links_become_full_addresses_and_nothing_else_changes() {
+        let mut args = serde_json::Map::new();
+        args.insert("link".into(), "/live/w/5?t=x".into());
+        args.insert("cancel_link".into(), "/live/w/5/cancel?t=x".into());
+        args.insert("verify".into(), "https://other.example/c/1".into());
+        args.insert("title".into(), "/not a link".into());
+        args.insert("other_link".into(), "//evil.example/x".into());
+        let out = absolute_links(&args, "https://tabys.example/");
+        assert_eq!(out["link"], "https://tabys.example/live/w/5?t=x");
+        assert_eq!(
+            out["cancel_link"],
+            "https://tabys.example/live/w/5/cancel?t=x"
+        );
+        assert_eq!(out["verify"], "https://other.example/c/1");
+        assert_eq!(out["title"], "/not a link");
+        assert_eq!(out["other_link"], "//evil.example/x");
+    }
+
+    #[test]
+    fn an_address_without_an_account_gets_no_settings_link() -> Result<(), String> {
+        let mut args = serde_json::Map::new();
+        for a in ["title", "when", "link", "cancel_link"] {
+            args.insert(a.into(), format!("<{a}>").into());
+        }
+        let guest = email(
+            Locale::Kk,
+            "notify-live-reminder-hour",
+            &args,
+            &Links::default(),
+        )?;
+        assert!(
+            !guest.text.contains("/cabinet/notifications/settings"),
+            "{}",
+            guest.text
+        );
+        let footer = format(
+            Locale::Kk,
+            "notify-email-footer-address",
+            &serde_json::Map::new(),
+        )?;
+        assert!(guest.text.contains(&footer), "{}", guest.text);
+        Ok(())
     }
 
     #[test]

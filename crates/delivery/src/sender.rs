@@ -18,6 +18,12 @@
 //!   may arrive twice — with the same Message-ID, which mail clients use
 //!   to fold duplicates.
 //!
+//! An e-mail's attachments name stored files; their bytes are read at
+//! sending time and checked against the SHA-256 recorded when the file was
+//! stored, so every attempt sends the same bytes. A file that is gone (or
+//! changed, or too large) fails the delivery at once with the reason, where
+//! the operator and the organizer see it; retrying would not bring it back.
+//!
 //! An SMS sent through the operator's account is charged to the
 //! organizer's balance after it is recorded as sent, under the key
 //! `sms:<delivery>`, so a crash between the two is repaired by the next
@@ -28,8 +34,10 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use lettre::{AsyncSmtpTransport, Tokio1Executor};
+use sha2::{Digest, Sha256};
 use tabys_billing::{Book, Holder, balances};
 use tabys_core::{Error, Result};
+use tabys_files::Files;
 use tabys_notify::deliveries::{self, Channel, Claim, Delivery, Receipt};
 use tabys_notify::settings::{self, SmsMode};
 use tabys_store::Db;
@@ -41,15 +49,20 @@ use crate::{email, render};
 
 type Fut<'a> = Pin<Box<dyn Future<Output = Result<()>> + Send + 'a>>;
 
+/// The most one e-mail's attachments may weigh together: what common mail
+/// servers accept once base64 has grown them by a third.
+pub const MAX_ATTACHMENTS_BYTES: i64 = 15 * 1024 * 1024;
+
 struct SendJob {
     cfg: Arc<NotifyConfig>,
     smsc: smsc::Client,
+    files: Files,
 }
 
-/// Registers the sending job with the worker.
-pub fn register(registry: &mut Registry, cfg: Arc<NotifyConfig>) {
+/// Registers the sending job with the worker; `files` is where attachments are read.
+pub fn register(registry: &mut Registry, cfg: Arc<NotifyConfig>, files: Files) {
     let smsc = smsc::Client::new(cfg.smsc.timeout_ms);
-    registry.register(deliveries::JOB_KIND, SendJob { cfg, smsc });
+    registry.register(deliveries::JOB_KIND, SendJob { cfg, smsc, files });
 }
 
 impl Handler for SendJob {
@@ -136,13 +149,16 @@ impl SendJob {
     ) -> Result<Done> {
         let public = self.cfg.public_url.trim_end_matches('/');
         let links = render::Links {
-            preferences: format!("{public}/cabinet/notifications/settings"),
+            preferences: d
+                .user_id
+                .map(|_| format!("{public}/cabinet/notifications/settings")),
             unsubscribe: d
                 .unsubscribe_token
                 .as_ref()
                 .map(|t| format!("{public}/unsubscribe/{t}")),
         };
-        let mail = match render::email(d.locale, &d.key, &d.args, &links) {
+        let args = render::absolute_links(&d.args, public);
+        let mail = match render::email(d.locale, &d.key, &args, &links) {
             Ok(m) => m,
             Err(e) => {
                 deliveries::mark_failed(db, d.id, &format!("template: {e}"), false).await?;
@@ -172,7 +188,15 @@ impl SendJob {
             date: db.now(),
             unsubscribe: links.unsubscribe.as_deref(),
         };
-        let sent = match email::build(&self.cfg.smtp, &env, &mail) {
+        let files = match self.attachments(db, d.id).await? {
+            Ok(f) => f,
+            Err(reason) => {
+                tracing::warn!(delivery = d.id, %reason, "attachment unavailable");
+                deliveries::mark_failed(db, d.id, &reason, false).await?;
+                return Ok(Done::Finished);
+            }
+        };
+        let sent = match email::build(&self.cfg.smtp, &env, &mail, files) {
             Ok(message) => {
                 if smtp.is_none() {
                     *smtp = email::transport(&self.cfg.smtp).ok();
@@ -203,6 +227,63 @@ impl SendJob {
                 Ok(if retry { Done::Later } else { Done::Finished })
             }
         }
+    }
+
+    /// The files a delivery carries, read whole; `Err(reason)` when one
+    /// cannot be sent (gone, changed since it was stored, too large).
+    async fn attachments(
+        &self,
+        db: &Db,
+        delivery: i64,
+    ) -> Result<Result<Vec<email::File>, String>> {
+        let mut out = Vec::new();
+        let mut total = 0;
+        for a in deliveries::attachments(db, delivery).await? {
+            let file = match tabys_files::get(db, a.org, a.file_id).await {
+                Ok(f) => f,
+                Err(Error::NotFound) => {
+                    return Ok(Err(format!(
+                        "attachment {}: stored file {} no longer exists",
+                        a.name, a.file_id
+                    )));
+                }
+                Err(e) => return Err(e),
+            };
+            total += file.size;
+            let bytes = match self.files.read_all(&file, MAX_ATTACHMENTS_BYTES.unsigned_abs()).await {
+                Ok(b) => b,
+                Err(Error::NotFound) => {
+                    return Ok(Err(format!(
+                        "attachment {}: the bytes of stored file {} are missing",
+                        a.name, a.file_id
+                    )));
+                }
+                Err(Error::Invalid(_)) => {
+                    return Ok(Err(format!(
+                        "attachment {}: larger than {MAX_ATTACHMENTS_BYTES} bytes",
+                        a.name
+                    )));
+                }
+                Err(e) => return Err(e),
+            };
+            if hex::encode(Sha256::digest(&bytes)) != file.sha256 {
+                return Ok(Err(format!(
+                    "attachment {}: stored file {} changed since it was stored",
+                    a.name, a.file_id
+                )));
+            }
+            if total > MAX_ATTACHMENTS_BYTES {
+                return Ok(Err(format!(
+                    "attachments larger than {MAX_ATTACHMENTS_BYTES} bytes together"
+                )));
+            }
+            out.push(email::File {
+                name: a.name,
+                content_type: a.content_type,
+                bytes,
+            });
+        }
+        Ok(Ok(out))
     }
 
     /// The SMSC account a delivery goes through, and whether the organizer

@@ -21,6 +21,20 @@ pub const DECLARED: &[(&str, &[&str])] = &[
     ("notify-support-reply", &["thread", "subject", "desk"]),
     // mailings
     ("notify-mailing", &["org", "subject", "body"]),
+    // learning: the certificate's e-mail carries its PDF
+    (
+        "notify-course-certificate",
+        &["course", "number", "link", "verify"],
+    ),
+    // live: reminders, to accounts and to guests alike
+    (
+        "notify-live-reminder-day",
+        &["title", "when", "link", "cancel_link"],
+    ),
+    (
+        "notify-live-reminder-hour",
+        &["title", "when", "link", "cancel_link"],
+    ),
 ];
 
 /// Keys under `notify-` that are parts of every e-mail, not notifications.

@@ -203,11 +203,12 @@ db_test! {
         // the worker dies right there, after two confirmed sends.
         app.post.sink.set_mode(SinkMode { hang_at: 3, ..SinkMode::default() });
         let db = app.db.clone();
+        let files = app.files.clone();
         let mut cfg = (*app.notify).clone();
         cfg.smtp.timeout_ms = 600_000;
         let worker = tokio::spawn(async move {
             let mut registry = Registry::default();
-            tabys_delivery::sender::register(&mut registry, std::sync::Arc::new(cfg));
+            tabys_delivery::sender::register(&mut registry, std::sync::Arc::new(cfg), files);
             jobs::run_due(&db, &registry, 10).await
         });
         ensure!(app.post.sink.wait_for(3, Duration::from_secs(60)).await, "the third message never arrived");
@@ -386,6 +387,152 @@ db_test! {
         ensure!(app.post.sink.to("fan@example.kz").len() == 1, "the unsubscribed person was mailed again");
         let m = &mailings::list(&app.db, w.org).await?[0];
         ensure!(m.recipients == 0 && m.skipped == 2, "{m:?}");
+        Ok(())
+    }
+}
+
+/// Stores a small PDF for the organizer, as the platform stores its documents.
+async fn stored_pdf(
+    app: &TestApp,
+    org: OrgId,
+    body: &str,
+) -> anyhow::Result<tabys_files::StoredFile> {
+    let pdf = format!("%PDF-1.4\n% {body}\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n");
+    let mut tx = app.db.begin().await?;
+    let file = app
+        .files
+        .store_document(
+            &mut tx,
+            app.db.now(),
+            org,
+            tabys_files::CERTIFICATE,
+            "doc.pdf",
+            pdf.as_bytes(),
+        )
+        .await?;
+    tx.commit().await?;
+    Ok(file)
+}
+
+async fn notify_with(
+    app: &TestApp,
+    w: &World,
+    file: &tabys_files::StoredFile,
+) -> anyhow::Result<i64> {
+    let mut tx = app.db.begin().await?;
+    let id = tabys_notify::add_with_attachments(
+        &mut tx,
+        app.db.now(),
+        NewNotification {
+            user: w.customer,
+            org: Some(w.org),
+            kind: "support.reply",
+            key: "notify-support-reply",
+            args: reply_args("Документ"),
+        },
+        &[deliveries::Attachment {
+            org: w.org,
+            file_id: file.id,
+            name: "Акт № 1.pdf".into(),
+            content_type: file.content_type.clone(),
+        }],
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+db_test! {
+    async fn an_attachment_is_read_at_sending_time_and_sent_whole_every_attempt(app: TestApp) {
+        let w = world(&app).await?;
+        let file = stored_pdf(&app, w.org, "акт").await?;
+        let expected = app.files.read_all(&file, 1 << 20).await?;
+        ensure!(expected.starts_with(b"%PDF"));
+        let id = notify_with(&app, &w, &file).await?;
+        // The first attempt is refused by the server; the retry sends the same bytes.
+        app.post.sink.set_mode(SinkMode { refuse: 1, ..SinkMode::default() });
+        app.run_jobs().await?;
+        ensure!(app.post.sink.messages().is_empty());
+        ensure!(only_delivery(&app, id).await?.status == "queued");
+        later(&app).await?;
+        let mail = app.post.sink.to("student@example.kz");
+        ensure!(mail.len() == 1, "{mail:?}");
+        let m = &mail[0];
+        ensure!(m.header("Content-Type").unwrap_or_default().starts_with("multipart/mixed"), "{}", m.raw);
+        ensure!(m.bytes("application/pdf").as_deref() == Some(expected.as_slice()), "{}", m.raw);
+        ensure!(m.raw.contains("Content-Disposition: attachment"), "{}", m.raw);
+        // The text and HTML parts are still there.
+        ensure!(m.text().contains("Документ") && m.part("text/html").is_some(), "{}", m.raw);
+        ensure!(only_delivery(&app, id).await?.status == "sent");
+        // The delivery row holds only the file's id, not its bytes.
+        let args: String = sqlx::query_scalar("SELECT args FROM notify_deliveries WHERE notification_id = $1")
+            .bind(id)
+            .fetch_one(app.db.read())
+            .await?;
+        ensure!(!args.contains("PDF"), "{args}");
+        Ok(())
+    }
+}
+
+db_test! {
+    async fn a_missing_attachment_fails_the_delivery_visibly_and_sends_nothing(app: TestApp) {
+        let w = world(&app).await?;
+        // Bytes gone from the disk.
+        let gone = stored_pdf(&app, w.org, "один").await?;
+        let first = notify_with(&app, &w, &gone).await?;
+        for entry in app.files.root().join(format!("{}", w.org.0)).read_dir()? {
+            std::fs::remove_file(entry?.path())?;
+        }
+        // A file deleted by the organizer.
+        let deleted = stored_pdf(&app, w.org, "два").await?;
+        let second = notify_with(&app, &w, &deleted).await?;
+        app.files.delete(&app.db, w.org, deleted.id).await?;
+        app.run_jobs().await?;
+        later(&app).await?;
+        ensure!(app.post.sink.messages().is_empty(), "{:?}", app.post.sink.messages());
+        for (id, why) in [(first, "are missing"), (second, "no longer exists")] {
+            let d = only_delivery(&app, id).await?;
+            ensure!(d.status == "failed" && d.attempts == 1, "{d:?}");
+            ensure!(d.last_error.as_deref().unwrap_or_default().contains(why), "{d:?}");
+        }
+        // The operator and the organizer see both with the reason.
+        let troubled = deliveries::troubled(&app.db, Some(w.org), 10).await?;
+        ensure!(troubled.len() == 2, "{troubled:?}");
+        ensure!(deliveries::troubled(&app.db, None, 10).await?.len() == 2);
+        Ok(())
+    }
+}
+
+db_test! {
+    async fn an_email_to_an_address_alone_is_sent_in_its_language_without_a_settings_link(app: TestApp) {
+        let w = world(&app).await?;
+        let mut args = serde_json::Map::new();
+        args.insert("title".into(), "Эфир".into());
+        args.insert("when".into(), "04.03.2026 19:00".into());
+        args.insert("link".into(), "/live/w/1?t=abc".into());
+        args.insert("cancel_link".into(), "/live/w/1/cancel?t=abc".into());
+        let mut tx = app.db.begin().await?;
+        tabys_notify::email_address(
+            &mut tx,
+            app.db.now(),
+            tabys_notify::AddressEmail {
+                org: w.org,
+                address: "guest@example.kz".into(),
+                locale: tabys_core::locale::Locale::En,
+                kind: "live.reminder",
+                key: "notify-live-reminder-hour",
+                args,
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        app.run_jobs().await?;
+        let mail = app.post.sink.to("guest@example.kz");
+        ensure!(mail.len() == 1, "{mail:?}");
+        ensure!(mail[0].subject() == "In an hour: Эфир", "{}", mail[0].subject());
+        let text = mail[0].text();
+        ensure!(text.contains(&format!("{}/live/w/1/cancel?t=abc", app.base)), "{text}");
+        ensure!(!text.contains("/cabinet/notifications/settings"), "{text}");
         Ok(())
     }
 }

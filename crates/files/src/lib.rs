@@ -49,7 +49,7 @@ use sha2::{Digest, Sha256};
 use sqlx::Row;
 use tabys_core::ids::{OrgId, UserId};
 use tabys_core::{Error, Result, Timestamp};
-use tabys_store::Db;
+use tabys_store::{Db, Tx};
 use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 
 /// A stored file's bytes as they are read.
@@ -176,6 +176,12 @@ enum Storage {
     Local,
     Bucket(Arc<s3::Bucket>),
 }
+/// The purpose of a certificate of completion's PDF, made by the platform
+/// (not uploaded). Such documents do not count against the plan's storage:
+/// the school cannot choose not to make them, the law gives the student the
+/// certificate (LZ 9.1) whatever the school's storage, and each is a few
+/// dozen kilobytes.
+pub const CERTIFICATE: &str = "certificate";
 
 /// Where files are kept and the key that signs links to them. Cheap to clone.
 #[derive(Clone)]
@@ -480,9 +486,10 @@ impl Files {
         .fetch_one(&mut *tx)
         .await?;
         let used: i64 = sqlx::query(
-            "SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) FROM files WHERE org_id = $1 AND deleted_at IS NULL",
+            "SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) FROM files WHERE org_id = $1 AND deleted_at IS NULL AND purpose <> $2",
         )
         .bind(up.org.0)
+        .bind(CERTIFICATE)
         .fetch_one(&mut *tx)
         .await?
         .try_get(0)?;
@@ -567,6 +574,71 @@ impl Files {
             bytes.extend_from_slice(&chunk);
         }
         Ok(bytes)
+    }
+
+    /// Stores a document the platform made (a certificate's PDF) for `org`,
+    /// its row written in the caller's transaction, so the document exists
+    /// exactly when the change that made it does. The bytes are on disk
+    /// before the row; a transaction that rolls back leaves them unnamed.
+    /// Its content must be of `content_type` (checked like an upload's).
+    pub async fn store_document(
+        &self,
+        tx: &mut Tx,
+        now: Timestamp,
+        org: OrgId,
+        purpose: &'static str,
+        name: &str,
+        bytes: &[u8],
+    ) -> Result<StoredFile> {
+        let content_type = sniff::content_type(&bytes[..bytes.len().min(sniff::HEAD)])
+            .ok_or_else(|| Error::Internal(format!("a {purpose} of an unknown type")))?;
+        let size = i64::try_from(bytes.len()).map_err(Error::internal)?;
+        let sha256 = hex::encode(Sha256::digest(bytes));
+        let tmp_dir = self.root.join("tmp");
+        tokio::fs::create_dir_all(&tmp_dir)
+            .await
+            .map_err(Error::internal)?;
+        let tmp = tmp_dir.join(random_name());
+        let written = async {
+            let mut out = tokio::fs::File::create(&tmp).await?;
+            out.write_all(bytes).await?;
+            out.sync_all().await
+        }
+        .await;
+        if let Err(e) = written {
+            let _ = tokio::fs::remove_file(&tmp).await;
+            return Err(Error::internal(e));
+        }
+        let storage_key = format!("{}/{}", org.0, random_name());
+        self.keep(&tmp, &storage_key, size, &sha256, content_type)
+            .await?;
+        let row = sqlx::query(&format!(
+            "INSERT INTO files (org_id, uploaded_by, purpose, name, content_type, size, sha256, storage_key, created_at)
+             VALUES ($1, NULL, $2, $3, $4, $5, $6, $7, $8) RETURNING {COLUMNS}"
+        ))
+        .bind(org.0)
+        .bind(purpose)
+        .bind(clean_name(name))
+        .bind(content_type)
+        .bind(size)
+        .bind(&sha256)
+        .bind(&storage_key)
+        .bind(now.0)
+        .fetch_one(&mut **tx)
+        .await;
+        match row {
+            Ok(r) => from_row(&r),
+            Err(e) => {
+                self.remove(&storage_key).await;
+                Err(e.into())
+            }
+        }
+    }
+
+    /// Removes the bytes of a document from [`Files::store_document`] whose
+    /// transaction was rolled back, so its row never existed.
+    pub async fn discard_unrecorded(&self, file: &StoredFile) {
+        self.remove(&file.storage_key).await;
     }
 
     /// Deletes a file of the organizer: its row stops counting at once, its
@@ -742,11 +814,13 @@ pub async fn get_signed(db: &Db, signed: Signed) -> Result<StoredFile> {
 }
 
 /// Bytes the organizer's files take, counted against the plan's storage.
+/// Documents the platform makes ([`CERTIFICATE`]) are not counted.
 pub async fn usage(db: &Db, org: OrgId) -> Result<i64> {
     let row = sqlx::query(
-        "SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) FROM files WHERE org_id = $1 AND deleted_at IS NULL",
+        "SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) FROM files WHERE org_id = $1 AND deleted_at IS NULL AND purpose <> $2",
     )
     .bind(org.0)
+    .bind(CERTIFICATE)
     .fetch_one(db.read())
     .await?;
     Ok(row.try_get(0)?)

@@ -11,6 +11,14 @@
 //! within three business days (LZ 9.5); the certificate waits meanwhile.
 //! The PDF is coloured (LZ 9.4), in the course's language, with a QR code
 //! leading to a public verification page.
+//!
+//! Issuing enqueues `learning.certificate` in the same transaction; the
+//! job makes the PDF, stores it as a file of the school (purpose
+//! `certificate`, not counted against its plan), and tells the student —
+//! in the cabinet and by an e-mail carrying the PDF and the verification
+//! link — all in one transaction guarded by the issue it was made for, so
+//! a run repeated after a crash does nothing, and a certificate re-issued
+//! after a clarification gets a new PDF with the corrected data.
 
 use sqlx::Row;
 use tabys_accounts::organizers::Organizer;
@@ -30,6 +38,9 @@ use crate::progress;
 pub const SEND_WITHIN: u32 = 5;
 /// Business days for the clarification request and for its answer (LZ 9.5).
 pub const CLARIFY_WITHIN: u32 = 3;
+
+/// The job that makes an issued certificate's PDF and mails it.
+pub const MAIL_JOB: &str = "learning.certificate";
 
 /// Who the certificate is for.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -290,7 +301,7 @@ async fn issue(
 ) -> Result<()> {
     sqlx::query(
         "UPDATE certificates SET status = 'issued', recipient = $1, issued_at = COALESCE(issued_at, $2), data_at = $2,
-             clarify_by = COALESCE(clarify_by, $3), answer = $4, updated_at = $2 WHERE id = $5",
+             clarify_by = COALESCE(clarify_by, $3), answer = $4, file_id = NULL, updated_at = $2 WHERE id = $5",
     )
     .bind(serde_json::to_string(r).map_err(Error::internal)?)
     .bind(now.0)
@@ -312,16 +323,117 @@ async fn issue(
         },
     )
     .await?;
-    notify(
+    // The PDF is made and mailed by the job, for this issue only: a
+    // re-issue (after a clarification) makes a new one. One job per issue,
+    // enqueued with it, so no dedupe key is needed (and two issues within
+    // one millisecond must not share one).
+    tabys_store::jobs::enqueue(
         tx,
         now,
-        c,
-        course,
-        "notify-course-certificate",
-        "course.certificate",
-        None,
+        tabys_store::jobs::NewJob::new(
+            MAIL_JOB,
+            serde_json::json!({ "certificate": c.id, "issued": now.0 }),
+        )
+        .org(course.org_id),
     )
-    .await
+    .await?;
+    Ok(())
+}
+
+/// Makes the PDF of an issued certificate and tells the student, with the
+/// PDF attached to the e-mail (the job's work). `issued` is the moment of
+/// the issue the job was enqueued for; once the certificate has its PDF,
+/// or was re-issued since (another job serves that issue), nothing is done.
+/// `public_url` is the site's address, for the verification link.
+pub async fn mail(
+    db: &Db,
+    files: &tabys_files::Files,
+    public_url: &str,
+    id: i64,
+    issued: Timestamp,
+) -> Result<()> {
+    let Some(row) = sqlx::query(&format!(
+        "SELECT {COLUMNS}, data_at, file_id FROM certificates WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(db.read())
+    .await?
+    else {
+        return Ok(());
+    };
+    let c = from_row(&row)?;
+    let data_at: Option<i64> = row.try_get(14)?;
+    let file_id: Option<i64> = row.try_get(15)?;
+    if !c.is_issued() || data_at != Some(issued.0) || file_id.is_some() {
+        return Ok(());
+    }
+    let course = courses::get(db, c.org_id, c.course_id).await?;
+    let org = tabys_accounts::organizers::get(db, c.org_id).await?;
+    let verify = verify_link(public_url, &c.number);
+    let tr = tabys_i18n::Tr::new(course.locale);
+    let pdf = document(&c, &course, &org, &verify, &|k| tr.t(k))?;
+    let name = format!("{}.pdf", c.number);
+    let now = db.now();
+    let mut tx = db.begin().await?;
+    let file = files
+        .store_document(
+            &mut tx,
+            now,
+            c.org_id,
+            tabys_files::CERTIFICATE,
+            &name,
+            &pdf,
+        )
+        .await?;
+    let done = sqlx::query(
+        "UPDATE certificates SET file_id = $1, updated_at = $2
+         WHERE id = $3 AND status = 'issued' AND data_at = $4 AND file_id IS NULL",
+    )
+    .bind(file.id)
+    .bind(now.0)
+    .bind(id)
+    .bind(issued.0)
+    .execute(&mut *tx)
+    .await?;
+    if done.rows_affected() == 0 {
+        // Another run got here first, or the certificate changed meanwhile.
+        drop(tx);
+        files.discard_unrecorded(&file).await;
+        return Ok(());
+    }
+    let mut args = serde_json::Map::new();
+    args.insert("course".into(), course.title.clone().into());
+    args.insert("number".into(), c.number.clone().into());
+    args.insert(
+        "link".into(),
+        format!("/cabinet/courses/{}/certificate", course.id).into(),
+    );
+    args.insert("verify".into(), verify.into());
+    tabys_notify::add_with_attachments(
+        &mut tx,
+        now,
+        NewNotification {
+            user: c.student_id,
+            org: Some(course.org_id),
+            kind: "course.certificate",
+            key: "notify-course-certificate",
+            args,
+        },
+        &[tabys_notify::deliveries::Attachment {
+            org: c.org_id,
+            file_id: file.id,
+            name,
+            content_type: file.content_type.clone(),
+        }],
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The full address of a certificate's public verification page.
+pub fn verify_link(public_url: &str, number: &str) -> String {
+    format!("{}/certificates/{number}", public_url.trim_end_matches('/'))
 }
 
 /// Called after anything that may complete a course: creates the

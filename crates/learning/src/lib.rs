@@ -16,6 +16,7 @@ pub mod assignments;
 pub mod certificates;
 pub mod courses;
 pub mod discussion;
+pub mod jobs;
 pub mod markup;
 pub mod media;
 pub mod progress;

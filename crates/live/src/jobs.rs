@@ -1,17 +1,24 @@
 //! The live capability's job: `live.reminder`, a day and an hour before a
-//! webinar, for each registration. It is idempotent: the reminder is
-//! marked in the same transaction as the notification, and a second run
-//! finds the mark and does nothing.
+//! webinar, for each registration that was not cancelled. A registration
+//! with an account is notified (in-app, and e-mail or SMS by the person's
+//! choices); a guest who gave only a name and an e-mail gets an e-mail to
+//! that address, in the language they registered in, as a transactional
+//! message (they asked for the webinar and cannot choose channels). Both
+//! carry the personal room link and a link to cancel the registration.
+//! It is idempotent: the reminder is marked in the same transaction as the
+//! notification, and a second run finds the mark and does nothing.
 
 use std::future::Future;
 use std::pin::Pin;
 
 use sqlx::Row;
+use tabys_core::locale::Locale;
 use tabys_core::{Error, Result};
-use tabys_notify::NewNotification;
+use tabys_notify::{AddressEmail, NewNotification};
 use tabys_store::Db;
 use tabys_store::jobs::{Handler, Job, Registry};
 
+use crate::rooms;
 use crate::webinars::{self, REMINDER};
 
 type Fut<'a> = Pin<Box<dyn Future<Output = Result<()>> + Send + 'a>>;
@@ -58,13 +65,7 @@ async fn remind(db: &Db, job: &Job) -> Result<()> {
     if matches!(w.status.as_str(), "cancelled" | "closed") {
         return Ok(());
     }
-    // A registration without an account has no inbox to remind; its
-    // e-mail waits for the notification capability to reach addresses
-    // without accounts.
-    let Some(user) = reg.user_id else {
-        return Ok(());
-    };
-    let participant = webinars::participant_of(Some(user), Some(&reg));
+    let participant = webinars::participant_of(reg.user_id, Some(&reg));
     let now = db.now();
     let mut tx = db.begin().await?;
     let done: i64 = sqlx::query(
@@ -82,22 +83,46 @@ async fn remind(db: &Db, job: &Job) -> Result<()> {
     let mut args = serde_json::Map::new();
     args.insert("title".into(), w.title.clone().into());
     args.insert("when".into(), almaty_time(w.starts_at).into());
-    args.insert(
-        "link".into(),
-        format!("/live/w/{}?t={}", w.id, reg.token).into(),
-    );
-    tabys_notify::add(
-        &mut tx,
-        now,
-        NewNotification {
-            user,
-            org: Some(w.org_id),
-            kind: "live.reminder",
-            key,
-            args,
-        },
-    )
-    .await?;
+    args.insert("link".into(), reg.link().into());
+    args.insert("cancel_link".into(), reg.cancel_link().into());
+    match reg.user_id {
+        Some(user) => {
+            tabys_notify::add(
+                &mut tx,
+                now,
+                NewNotification {
+                    user,
+                    org: Some(w.org_id),
+                    kind: "live.reminder",
+                    key,
+                    args,
+                },
+            )
+            .await?;
+        }
+        None => {
+            let locale = match reg.locale {
+                Some(l) => l,
+                None => {
+                    let room = rooms::find(db, w.room_id).await?;
+                    Locale::parse(&room.language).unwrap_or(Locale::Ru)
+                }
+            };
+            tabys_notify::email_address(
+                &mut tx,
+                now,
+                AddressEmail {
+                    org: w.org_id,
+                    address: reg.email.clone(),
+                    locale,
+                    kind: "live.reminder",
+                    key,
+                    args,
+                },
+            )
+            .await?;
+        }
+    }
     sqlx::query(
         "INSERT INTO live_activity (org_id, webinar_id, participant, kind, ref_id, value, at) VALUES ($1, $2, $3, $4, $5, 0, $6)",
     )

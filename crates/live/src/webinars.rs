@@ -5,6 +5,7 @@
 use sqlx::Row;
 use tabys_core::email::Email;
 use tabys_core::ids::{OrgId, UserId};
+use tabys_core::locale::Locale;
 use tabys_core::{Error, Result, Timestamp};
 use tabys_store::jobs::{self, NewJob};
 use tabys_store::token::random_token;
@@ -271,9 +272,28 @@ pub struct Registration {
     pub email: String,
     /// The personal link's secret: `/live/w/<webinar>?t=<token>`.
     pub token: String,
+    /// The language the person registered in; `None` for registrations
+    /// made before it was recorded (the room's language is used).
+    pub locale: Option<Locale>,
 }
 
+impl Registration {
+    /// The personal link into the webinar.
+    pub fn link(&self) -> String {
+        format!("/live/w/{}?t={}", self.webinar_id, self.token)
+    }
+
+    /// The page where the person cancels the registration.
+    pub fn cancel_link(&self) -> String {
+        format!("/live/w/{}/cancel?t={}", self.webinar_id, self.token)
+    }
+}
+
+/// Columns of a registration; only registrations not cancelled are read.
+const REG_COLUMNS: &str = "id, webinar_id, user_id, name, email, token, locale";
+
 fn registration(r: &sqlx::any::AnyRow) -> Result<Registration> {
+    let locale: String = r.try_get(6)?;
     Ok(Registration {
         id: r.try_get(0)?,
         webinar_id: r.try_get(1)?,
@@ -281,22 +301,26 @@ fn registration(r: &sqlx::any::AnyRow) -> Result<Registration> {
         name: r.try_get(3)?,
         email: r.try_get(4)?,
         token: r.try_get(5)?,
+        locale: Locale::parse(&locale),
     })
 }
 
 /// The job kind of a reminder.
 pub const REMINDER: &str = "live.reminder";
 
-/// Registers a person for a webinar with a name and an e-mail; the
-/// signed-in person's account is linked, so reminders reach them a day and
-/// an hour before through the outbox. Registering again with the same
-/// e-mail returns the first registration.
+/// Registers a person for a webinar with a name and an e-mail, in the
+/// language of the page they registered on; the signed-in person's account
+/// is linked. Reminders reach them a day and an hour before through the
+/// outbox: an account by its channels, a guest by e-mail to the address
+/// given. Registering again with the same e-mail returns the first
+/// registration (renewed if it was cancelled).
 pub async fn register(
     db: &Db,
     webinar: &Webinar,
     user: Option<UserId>,
     name: &str,
     email: &str,
+    locale: Locale,
 ) -> Result<Registration> {
     let now = db.now();
     if webinar.status == "cancelled" || webinar.status == "closed" || webinar.ends_at() <= now {
@@ -316,20 +340,32 @@ pub async fn register(
             return Err(Error::Invalid(fields));
         }
     };
+    // Registering again renews a cancelled registration; its reminders
+    // still due were never removed and find it active again.
+    let mut renew = db.begin().await?;
+    sqlx::query(
+        "UPDATE live_registrations SET cancelled_at = NULL WHERE webinar_id = $1 AND email = $2 AND cancelled_at IS NOT NULL",
+    )
+    .bind(webinar.id)
+    .bind(email.as_str())
+    .execute(&mut *renew)
+    .await?;
+    renew.commit().await?;
     if let Some(existing) = registration_by_email(db, webinar.id, email.as_str()).await? {
         return Ok(existing);
     }
     let mut tx = db.begin().await?;
-    let row = sqlx::query(
-        "INSERT INTO live_registrations (org_id, webinar_id, user_id, name, email, token, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id, webinar_id, user_id, name, email, token",
-    )
+    let row = sqlx::query(&format!(
+        "INSERT INTO live_registrations (org_id, webinar_id, user_id, name, email, token, locale, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {REG_COLUMNS}"
+    ))
     .bind(webinar.org_id.0)
     .bind(webinar.id)
     .bind(user.map(|u| u.0))
     .bind(&name)
     .bind(email.as_str())
     .bind(random_token())
+    .bind(locale.code())
     .bind(now.0)
     .fetch_one(&mut *tx)
     .await;
@@ -382,7 +418,9 @@ pub async fn register(
 
 async fn registration_by_email(db: &Db, webinar: i64, email: &str) -> Result<Option<Registration>> {
     let row = sqlx::query(
-        "SELECT id, webinar_id, user_id, name, email, token FROM live_registrations WHERE webinar_id = $1 AND email = $2",
+        &format!(
+        "SELECT {REG_COLUMNS} FROM live_registrations WHERE cancelled_at IS NULL AND webinar_id = $1 AND email = $2"
+    ),
     )
     .bind(webinar)
     .bind(email)
@@ -397,7 +435,9 @@ pub async fn registration_by_token(
     token: &str,
 ) -> Result<Option<Registration>> {
     let row = sqlx::query(
-        "SELECT id, webinar_id, user_id, name, email, token FROM live_registrations WHERE webinar_id = $1 AND token = $2",
+        &format!(
+        "SELECT {REG_COLUMNS} FROM live_registrations WHERE cancelled_at IS NULL AND webinar_id = $1 AND token = $2"
+    ),
     )
     .bind(webinar)
     .bind(token)
@@ -412,7 +452,9 @@ pub async fn registration_of_user(
     user: UserId,
 ) -> Result<Option<Registration>> {
     let row = sqlx::query(
-        "SELECT id, webinar_id, user_id, name, email, token FROM live_registrations WHERE webinar_id = $1 AND user_id = $2",
+        &format!(
+        "SELECT {REG_COLUMNS} FROM live_registrations WHERE cancelled_at IS NULL AND webinar_id = $1 AND user_id = $2"
+    ),
     )
     .bind(webinar)
     .bind(user.0)
@@ -422,18 +464,42 @@ pub async fn registration_of_user(
 }
 
 pub async fn registration_by_id(db: &Db, id: i64) -> Result<Option<Registration>> {
-    let row = sqlx::query(
-        "SELECT id, webinar_id, user_id, name, email, token FROM live_registrations WHERE id = $1",
-    )
+    let row = sqlx::query(&format!(
+        "SELECT {REG_COLUMNS} FROM live_registrations WHERE cancelled_at IS NULL AND id = $1"
+    ))
     .bind(id)
     .fetch_optional(db.read())
     .await?;
     row.as_ref().map(registration).transpose()
 }
 
+/// The person cancels their registration through its personal link: no
+/// reminders reach them after that, and the link no longer admits them.
+/// A link that names no active registration is `NotFound`.
+pub async fn cancel(db: &Db, webinar: &Webinar, token: &str) -> Result<Registration> {
+    let reg = registration_by_token(db, webinar.id, token)
+        .await?
+        .ok_or(Error::NotFound)?;
+    let now = db.now();
+    let mut tx = db.begin().await?;
+    sqlx::query(
+        "UPDATE live_registrations SET cancelled_at = $1 WHERE id = $2 AND webinar_id = $3 AND cancelled_at IS NULL",
+    )
+    .bind(now.0)
+    .bind(reg.id)
+    .bind(webinar.id)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(reg)
+}
+
+/// The registrations of a webinar that were not cancelled.
 pub async fn registrations(db: &Db, org: OrgId, webinar: i64) -> Result<Vec<Registration>> {
     let rows = sqlx::query(
-        "SELECT id, webinar_id, user_id, name, email, token FROM live_registrations WHERE org_id = $1 AND webinar_id = $2 ORDER BY id",
+        &format!(
+        "SELECT {REG_COLUMNS} FROM live_registrations WHERE cancelled_at IS NULL AND org_id = $1 AND webinar_id = $2 ORDER BY id"
+    ),
     )
     .bind(org.0)
     .bind(webinar)

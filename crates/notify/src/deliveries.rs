@@ -56,7 +56,11 @@ impl Channel {
 pub struct NewDelivery {
     pub notification_id: Option<i64>,
     pub mailing_id: Option<i64>,
-    pub user: UserId,
+    /// The account written to; `None` for an address alone (a webinar's guest).
+    pub user: Option<UserId>,
+    /// The language of a delivery to an address alone; one to an account is
+    /// rendered in the account's language when it is sent.
+    pub locale: Option<Locale>,
     pub org: Option<OrgId>,
     pub channel: Channel,
     pub address: String,
@@ -75,12 +79,12 @@ pub async fn insert(tx: &mut Tx, now: Timestamp, d: NewDelivery) -> Result<i64> 
     let message_id = tabys_store::token::random_token();
     let row = sqlx::query(
         "INSERT INTO notify_deliveries (notification_id, mailing_id, user_id, org_id, channel, address, kind, category,
-            locale_key, args, message_id, status, attempts, unsubscribe_token, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'queued', 0, $12, $13, $13) RETURNING id",
+            locale_key, args, message_id, status, attempts, unsubscribe_token, created_at, updated_at, locale)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'queued', 0, $12, $13, $13, $14) RETURNING id",
     )
     .bind(d.notification_id)
     .bind(d.mailing_id)
-    .bind(d.user.0)
+    .bind(d.user.map(|u| u.0))
     .bind(d.org.map(|o| o.0))
     .bind(d.channel.code())
     .bind(&d.address)
@@ -91,9 +95,60 @@ pub async fn insert(tx: &mut Tx, now: Timestamp, d: NewDelivery) -> Result<i64> 
     .bind(&message_id[..32])
     .bind(unsubscribe)
     .bind(now.0)
+    .bind(d.locale.map(Locale::code))
     .fetch_one(&mut **tx)
     .await?;
     Ok(row.try_get(0)?)
+}
+
+/// A file an e-mail carries: a stored file of the organizer, read when the
+/// e-mail is sent.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Attachment {
+    /// The organizer the file belongs to.
+    pub org: OrgId,
+    /// The stored file (`tabys_files::StoredFile`).
+    pub file_id: i64,
+    /// The name the recipient sees.
+    pub name: String,
+    pub content_type: String,
+}
+
+/// Attaches files to an e-mail delivery, inside the transaction that wrote it.
+pub async fn attach(tx: &mut Tx, delivery: i64, attachments: &[Attachment]) -> Result<()> {
+    for a in attachments {
+        sqlx::query(
+            "INSERT INTO notify_attachments (delivery_id, org_id, file_id, name, content_type) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(delivery)
+        .bind(a.org.0)
+        .bind(a.file_id)
+        .bind(&a.name)
+        .bind(&a.content_type)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+/// The files a delivery carries, in the order they were attached.
+pub async fn attachments(db: &Db, delivery: i64) -> Result<Vec<Attachment>> {
+    let rows = sqlx::query(
+        "SELECT org_id, file_id, name, content_type FROM notify_attachments WHERE delivery_id = $1 ORDER BY id",
+    )
+    .bind(delivery)
+    .fetch_all(db.read())
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Attachment {
+                org: OrgId(r.try_get(0)?),
+                file_id: r.try_get(1)?,
+                name: r.try_get(2)?,
+                content_type: r.try_get(3)?,
+            })
+        })
+        .collect()
 }
 
 /// Enqueues the job that sends these deliveries, inside the caller's transaction.
@@ -118,7 +173,8 @@ pub struct Delivery {
     pub id: i64,
     pub notification_id: Option<i64>,
     pub mailing_id: Option<i64>,
-    pub user_id: UserId,
+    /// `None` for a delivery to an address alone (a webinar's guest).
+    pub user_id: Option<UserId>,
     pub org_id: Option<OrgId>,
     pub channel: Channel,
     pub address: String,
@@ -138,13 +194,14 @@ pub struct Delivery {
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     pub sent_at: Option<Timestamp>,
-    /// The recipient's language now, not when it was queued.
+    /// An account's language now, not when it was queued; for an address
+    /// alone, the language it was written in.
     pub locale: Locale,
 }
 
 const COLUMNS: &str = "d.id, d.notification_id, d.mailing_id, d.user_id, d.org_id, d.channel, d.address, d.kind, d.category,
     d.locale_key, d.args, d.message_id, d.status, d.attempts, d.last_error, d.provider_ref, d.cost, d.charge, d.charged_at,
-    d.unsubscribe_token, d.created_at, d.updated_at, d.sent_at, u.locale";
+    d.unsubscribe_token, d.created_at, d.updated_at, d.sent_at, COALESCE(d.locale, u.locale, 'ru')";
 
 fn from_row(r: &sqlx::any::AnyRow) -> Result<Delivery> {
     let channel: String = r.try_get(5)?;
@@ -159,7 +216,7 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<Delivery> {
         id: r.try_get(0)?,
         notification_id: r.try_get(1)?,
         mailing_id: r.try_get(2)?,
-        user_id: UserId(r.try_get(3)?),
+        user_id: r.try_get::<Option<i64>, _>(3)?.map(UserId),
         org_id: r.try_get::<Option<i64>, _>(4)?.map(OrgId),
         channel: Channel::parse(&channel)
             .ok_or_else(|| Error::Internal(format!("unknown channel {channel}")))?,
@@ -186,7 +243,7 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<Delivery> {
 
 async fn get_in(conn: &mut Conn, id: i64) -> Result<Delivery> {
     let row = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM notify_deliveries d JOIN users u ON u.id = d.user_id WHERE d.id = $1"
+        "SELECT {COLUMNS} FROM notify_deliveries d LEFT JOIN users u ON u.id = d.user_id WHERE d.id = $1"
     ))
     .bind(id)
     .fetch_optional(&mut *conn)
@@ -326,7 +383,7 @@ pub async fn troubled(db: &Db, org: Option<OrgId>, limit: i64) -> Result<Vec<Del
     let rows = match org {
         Some(o) => {
             sqlx::query(&format!(
-                "SELECT {COLUMNS} FROM notify_deliveries d JOIN users u ON u.id = d.user_id
+                "SELECT {COLUMNS} FROM notify_deliveries d LEFT JOIN users u ON u.id = d.user_id
                  WHERE d.org_id = $1 AND d.status IN ('failed', 'uncertain') ORDER BY d.id DESC LIMIT $2"
             ))
             .bind(o.0)
@@ -336,7 +393,7 @@ pub async fn troubled(db: &Db, org: Option<OrgId>, limit: i64) -> Result<Vec<Del
         }
         None => {
             sqlx::query(&format!(
-                "SELECT {COLUMNS} FROM notify_deliveries d JOIN users u ON u.id = d.user_id
+                "SELECT {COLUMNS} FROM notify_deliveries d LEFT JOIN users u ON u.id = d.user_id
                  WHERE d.status IN ('failed', 'uncertain') ORDER BY d.id DESC LIMIT $1"
             ))
             .bind(limit)
@@ -350,7 +407,7 @@ pub async fn troubled(db: &Db, org: Option<OrgId>, limit: i64) -> Result<Vec<Del
 /// Every delivery of a notification, oldest first.
 pub async fn of_notification(db: &Db, notification: i64) -> Result<Vec<Delivery>> {
     let rows = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM notify_deliveries d JOIN users u ON u.id = d.user_id
+        "SELECT {COLUMNS} FROM notify_deliveries d LEFT JOIN users u ON u.id = d.user_id
          WHERE d.notification_id = $1 ORDER BY d.id"
     ))
     .bind(notification)
@@ -362,7 +419,7 @@ pub async fn of_notification(db: &Db, notification: i64) -> Result<Vec<Delivery>
 /// Every delivery of a mailing, oldest first.
 pub async fn of_mailing(db: &Db, mailing: i64) -> Result<Vec<Delivery>> {
     let rows = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM notify_deliveries d JOIN users u ON u.id = d.user_id
+        "SELECT {COLUMNS} FROM notify_deliveries d LEFT JOIN users u ON u.id = d.user_id
          WHERE d.mailing_id = $1 ORDER BY d.id"
     ))
     .bind(mailing)
@@ -377,7 +434,7 @@ pub async fn by_unsubscribe_token(db: &Db, token: &str) -> Result<Delivery> {
         return Err(Error::NotFound);
     }
     let row = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM notify_deliveries d JOIN users u ON u.id = d.user_id WHERE d.unsubscribe_token = $1"
+        "SELECT {COLUMNS} FROM notify_deliveries d LEFT JOIN users u ON u.id = d.user_id WHERE d.unsubscribe_token = $1"
     ))
     .bind(token)
     .fetch_optional(db.read())

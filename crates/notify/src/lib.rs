@@ -26,7 +26,8 @@ use tabys_core::{Error, Result, Timestamp};
 use tabys_store::{Conn, Db, Tx};
 
 use crate::category::Category;
-use crate::deliveries::{Channel, NewDelivery};
+use crate::deliveries::{Attachment, Channel, NewDelivery};
+use tabys_core::locale::Locale;
 
 /// A notification to add.
 #[derive(Debug, Clone)]
@@ -62,8 +63,60 @@ impl Notification {
 /// Adds a notification inside the caller's transaction, with its
 /// e-mail and SMS deliveries and the job that sends them.
 pub async fn add(tx: &mut Tx, now: Timestamp, n: NewNotification) -> Result<i64> {
+    add_with_attachments(tx, now, n, &[]).await
+}
+
+/// Like [`add`], with files the e-mail carries (a certificate's PDF). The
+/// in-app message and an SMS carry none; they say where to find it.
+pub async fn add_with_attachments(
+    tx: &mut Tx,
+    now: Timestamp,
+    n: NewNotification,
+    attachments: &[Attachment],
+) -> Result<i64> {
     let id = add_in_app(tx, now, &n).await?;
-    plan(tx, now, id, &n).await?;
+    plan(tx, now, id, &n, attachments).await?;
+    Ok(id)
+}
+
+/// An e-mail to an address with no account behind it (a webinar's guest
+/// registered with a name and an e-mail), inside the caller's transaction,
+/// with the job that sends it.
+#[derive(Debug, Clone)]
+pub struct AddressEmail {
+    pub org: OrgId,
+    pub address: String,
+    /// The language it is written in: nobody can choose one later.
+    pub locale: Locale,
+    pub kind: &'static str,
+    pub key: &'static str,
+    pub args: serde_json::Map<String, serde_json::Value>,
+}
+
+/// Queues an [`AddressEmail`]. Such a person has no inbox and cannot choose
+/// channels, so only a transactional message about something they asked
+/// for may be sent this way; it is recorded as a service message (it
+/// cannot be muted, and it is never marketing).
+pub async fn email_address(tx: &mut Tx, now: Timestamp, e: AddressEmail) -> Result<i64> {
+    let id = deliveries::insert(
+        tx,
+        now,
+        NewDelivery {
+            notification_id: None,
+            mailing_id: None,
+            user: None,
+            locale: Some(e.locale),
+            org: Some(e.org),
+            channel: Channel::Email,
+            address: e.address,
+            kind: e.kind.to_string(),
+            category: Category::Service,
+            key: e.key.to_string(),
+            args: e.args,
+        },
+    )
+    .await?;
+    deliveries::enqueue(tx, now, Some(e.org), &[id]).await?;
     Ok(id)
 }
 
@@ -102,7 +155,13 @@ pub async fn marketing_consent(conn: &mut Conn, user: UserId, org: Option<OrgId>
 }
 
 /// Records the deliveries a new notification calls for and enqueues their job.
-async fn plan(tx: &mut Tx, now: Timestamp, notification: i64, n: &NewNotification) -> Result<()> {
+async fn plan(
+    tx: &mut Tx,
+    now: Timestamp,
+    notification: i64,
+    n: &NewNotification,
+    attachments: &[Attachment],
+) -> Result<()> {
     let category = category::of_kind(n.kind);
     let Some(user) = sqlx::query("SELECT email, status FROM users WHERE id = $1")
         .bind(n.user.0)
@@ -134,25 +193,28 @@ async fn plan(tx: &mut Tx, now: Timestamp, notification: i64, n: &NewNotificatio
     }
     let mut ids = Vec::new();
     for (channel, address) in planned {
-        ids.push(
-            deliveries::insert(
-                tx,
-                now,
-                NewDelivery {
-                    notification_id: Some(notification),
-                    mailing_id: None,
-                    user: n.user,
-                    org: n.org,
-                    channel,
-                    address,
-                    kind: n.kind.to_string(),
-                    category,
-                    key: n.key.to_string(),
-                    args: n.args.clone(),
-                },
-            )
-            .await?,
-        );
+        let id = deliveries::insert(
+            tx,
+            now,
+            NewDelivery {
+                notification_id: Some(notification),
+                mailing_id: None,
+                user: Some(n.user),
+                locale: None,
+                org: n.org,
+                channel,
+                address,
+                kind: n.kind.to_string(),
+                category,
+                key: n.key.to_string(),
+                args: n.args.clone(),
+            },
+        )
+        .await?;
+        if channel == Channel::Email {
+            deliveries::attach(tx, id, attachments).await?;
+        }
+        ids.push(id);
     }
     deliveries::enqueue(tx, now, n.org, &ids).await
 }
@@ -236,6 +298,7 @@ pub async fn mark_all_read(db: &Db, user: UserId) -> Result<u64> {
 /// deliveries, channel choices and phone go with them.
 pub async fn erase_for(tx: &mut Tx, user: UserId) -> Result<u64> {
     for sql in [
+        "DELETE FROM notify_attachments WHERE delivery_id IN (SELECT id FROM notify_deliveries WHERE user_id = $1)",
         "DELETE FROM notify_deliveries WHERE user_id = $1",
         "DELETE FROM notify_preferences WHERE user_id = $1",
         "DELETE FROM notify_contacts WHERE user_id = $1",

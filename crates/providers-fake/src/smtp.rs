@@ -59,6 +59,17 @@ impl Received {
 
     /// The decoded text of the first part of this MIME type (`text/plain`, `text/html`).
     pub fn part(&self, mime: &str) -> Option<String> {
+        find_part(&self.raw, mime).map(|b| {
+            String::from_utf8_lossy(&b)
+                .replace("\r\n", "\n")
+                .trim_end()
+                .to_string()
+        })
+    }
+
+    /// The decoded bytes of the first part of this MIME type, as sent
+    /// (`application/pdf`): an attachment exactly as the recipient saves it.
+    pub fn bytes(&self, mime: &str) -> Option<Vec<u8>> {
         find_part(&self.raw, mime)
     }
 
@@ -391,21 +402,20 @@ fn quoted_printable(s: &str) -> Vec<u8> {
     out
 }
 
-fn decode_body(head: &str, body: &str) -> String {
+fn decode_body(head: &str, body: &str) -> Vec<u8> {
     let encoding = header_in(head, "Content-Transfer-Encoding")
         .unwrap_or_default()
         .to_ascii_lowercase();
-    let bytes = match encoding.as_str() {
+    match encoding.as_str() {
         "base64" => base64::engine::general_purpose::STANDARD
             .decode(body.split_whitespace().collect::<String>())
             .unwrap_or_default(),
         "quoted-printable" => quoted_printable(body),
         _ => body.as_bytes().to_vec(),
-    };
-    String::from_utf8_lossy(&bytes).replace("\r\n", "\n")
+    }
 }
 
-fn find_part(raw: &str, mime: &str) -> Option<String> {
+fn find_part(raw: &str, mime: &str) -> Option<Vec<u8>> {
     let (head, body) = split_head(raw);
     let ctype = header_in(head, "Content-Type").unwrap_or_else(|| "text/plain".into());
     let lower = ctype.to_ascii_lowercase();
@@ -427,7 +437,7 @@ fn find_part(raw: &str, mime: &str) -> Option<String> {
         }
         None
     } else if lower.starts_with(mime) {
-        Some(decode_body(head, body).trim_end().to_string())
+        Some(decode_body(head, body))
     } else {
         None
     }

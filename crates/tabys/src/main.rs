@@ -173,7 +173,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             tabys_billing::jobs::schedule_daily(&db).await?;
             let worker = tokio::spawn(tabys_store::jobs::work(
                 db.clone(),
-                registry(&settings),
+                registry(&settings)?,
                 stop,
             ));
             shutdown_signal().await;
@@ -254,14 +254,20 @@ async fn open(settings: &Settings) -> anyhow::Result<Db> {
 }
 
 /// The job handlers this build knows.
-fn registry(settings: &Settings) -> tabys_store::jobs::Registry {
+fn registry(settings: &Settings) -> anyhow::Result<tabys_store::jobs::Registry> {
+    let files = settings.files()?;
     let mut registry = tabys_store::jobs::Registry::default();
     tabys_offers::rights::register(&mut registry);
     tabys_billing::jobs::register(&mut registry, Arc::new(settings.billing.clone()));
-    tabys_delivery::sender::register(&mut registry, Arc::new(settings.notify.clone()));
+    tabys_delivery::sender::register(
+        &mut registry,
+        Arc::new(settings.notify.clone()),
+        files.clone(),
+    );
+    tabys_learning::jobs::register(&mut registry, files, settings.billing.public_url.clone());
     tabys_bookings::register(&mut registry);
     tabys_live::jobs::register(&mut registry);
-    registry
+    Ok(registry)
 }
 
 /// The clock of this process: the wall clock. A debug build also honours
@@ -309,13 +315,9 @@ async fn serve_db(settings: Settings, db: Db, no_worker: bool) -> anyhow::Result
     if !no_worker {
         tabys_billing::jobs::schedule_daily(&db).await?;
     }
-    let worker = (!no_worker).then(|| {
-        tokio::spawn(tabys_store::jobs::work(
-            db.clone(),
-            registry(&settings),
-            stop,
-        ))
-    });
+    let registry = registry(&settings)?;
+    let worker =
+        (!no_worker).then(|| tokio::spawn(tabys_store::jobs::work(db.clone(), registry, stop)));
     let state = tabys_web::AppState::new(db.clone(), settings.web(), settings.files()?)
         .with_billing(settings.billing.clone());
     let listener = tokio::net::TcpListener::bind(settings.listen)

@@ -291,7 +291,12 @@ impl TestApp {
     pub async fn run_jobs(&self) -> anyhow::Result<tabys_store::jobs::Pass> {
         let mut registry = tabys_store::jobs::Registry::default();
         tabys_billing::jobs::register(&mut registry, self.billing.clone());
-        tabys_delivery::sender::register(&mut registry, self.notify.clone());
+        tabys_delivery::sender::register(&mut registry, self.notify.clone(), self.files.clone());
+        tabys_learning::jobs::register(
+            &mut registry,
+            self.files.clone(),
+            self.billing.public_url.clone(),
+        );
         tabys_live::jobs::register(&mut registry);
         Ok(tabys_store::jobs::run_due(&self.db, &registry, 1_000).await?)
     }

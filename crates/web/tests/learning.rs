@@ -17,6 +17,52 @@ use tabys_testkit::{Client, PASSWORD, Reply, TestApp, db_test};
 
 const DAY: i64 = 86_400;
 
+/// The text of a PDF as poppler's `pdftotext` reads it (Debian package
+/// poppler-utils): the certificate is checked by a real reader.
+fn pdf_text(pdf: &[u8]) -> anyhow::Result<String> {
+    use std::io::Write;
+    let mut child = std::process::Command::new("pdftotext")
+        .args(["-enc", "UTF-8", "-", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .context("pdftotext (poppler-utils) must be installed to read the certificate")?;
+    child
+        .stdin
+        .take()
+        .context("pdftotext stdin")?
+        .write_all(pdf)?;
+    let out = child.wait_with_output()?;
+    ensure!(
+        out.status.success(),
+        "pdftotext: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" "))
+}
+
+/// The certificate e-mails the student received: their PDFs' text, in order.
+fn certificate_mails(
+    app: &TestApp,
+    to: &str,
+) -> anyhow::Result<Vec<(tabys_providers_fake::smtp::Received, String)>> {
+    app.post
+        .sink
+        .to(to)
+        .into_iter()
+        .filter_map(|m| m.bytes("application/pdf").map(|pdf| (m, pdf)))
+        .map(|(m, pdf)| {
+            ensure!(pdf.starts_with(b"%PDF"), "the attachment is not a PDF");
+            let text = pdf_text(&pdf)?;
+            Ok((m, text))
+        })
+        .collect()
+}
+
 fn msg(code: &str) -> String {
     tabys_web::i18n::Tr::new(Locale::Ru).err(code)
 }
@@ -436,8 +482,30 @@ db_test! {
         let check = app.client()?.get(&format!("/certificates/{}", cert.number)).await?;
         ensure!(check.status == StatusCode::OK && check.text.contains("Данияр Серікұлы Студентов"), "{}", check.text);
         ensure!(app.client()?.get("/certificates/TBS-2026-NOSUCH").await?.status == StatusCode::NOT_FOUND);
+        // LZ 9.1: the issued certificate is e-mailed at once through the
+        // outbox, its PDF (in the course's language) attached, with the
+        // verification link; a second run of the jobs sends nothing more.
+        app.run_jobs().await?;
+        app.run_jobs().await?;
         let keys: Vec<String> = tabys_notify::list(&app.db, sid, 20).await?.into_iter().map(|n| n.key).collect();
-        ensure!(keys.contains(&"notify-course-certificate".to_string()), "{keys:?}");
+        ensure!(keys.iter().filter(|k| *k == "notify-course-certificate").count() == 1, "{keys:?}");
+        let mails = certificate_mails(&app, "student@example.kz")?;
+        ensure!(mails.len() == 1, "{} certificate e-mails", mails.len());
+        let (mail, text) = &mails[0];
+        ensure!(mail.header("Content-Type").unwrap_or_default().starts_with("multipart/mixed"), "{:?}", mail.header("Content-Type"));
+        ensure!(text.contains(&cert.number) && text.contains("Данияр Серікұлы Студентов") && text.contains("Алматы, Абай даңғылы, 10"), "{text}");
+        // Kazakh, the course's language, whatever the student reads in.
+        ensure!(text.contains("Сертификат нөмірі"), "{text}");
+        ensure!(mail.text().contains(&format!("/certificates/{}", cert.number)), "{}", mail.text());
+        ensure!(mail.text().contains(&format!("/cabinet/courses/{c}/certificate")), "{}", mail.text());
+        // The PDF is the school's stored document, not counted against its plan.
+        let file_id: Option<i64> = sqlx::query_scalar("SELECT file_id FROM certificates WHERE id = $1")
+            .bind(cert.id)
+            .fetch_one(app.db.read())
+            .await?;
+        let file = tabys_files::get(&app.db, tabys_core::ids::OrgId(org), file_id.context("no stored PDF")?).await?;
+        ensure!(file.purpose == "certificate" && file.content_type == "application/pdf", "{file:?}");
+        ensure!(tabys_files::usage(&app.db, tabys_core::ids::OrgId(org)).await? == 0);
         // LZ 9.5: the school asks for a clarification; the certificate waits for the answer.
         redirected(&owner.post_form(&format!("/org/{org}/learning/certificates/{}/clarify", cert.id), &[("question", "Мекенжайда пәтер нөмірі жоқ")]).await?, "clarify")?;
         ensure!(app.client()?.get(&format!("/certificates/{}", cert.number)).await?.status == StatusCode::NOT_FOUND);
@@ -449,6 +517,13 @@ db_test! {
         redirected(&s.post_form(&format!("/cabinet/courses/{c}/certificate"), &answered).await?, "answer")?;
         let cert = tabys_learning::certificates::for_student(&app.db, c, sid).await?.context("c")?;
         ensure!(cert.status == "issued" && cert.answer == "Пәтер нөмірін қостым", "{cert:?}");
+        // The re-issued certificate is mailed again, with the corrected data
+        // (the certificate's job queues the e-mail, whose own job sends it).
+        app.run_jobs().await?;
+        app.run_jobs().await?;
+        let mails = certificate_mails(&app, "student@example.kz")?;
+        ensure!(mails.len() == 2, "{} certificate e-mails", mails.len());
+        ensure!(mails[1].1.contains("5-пәтер") && !mails[0].1.contains("5-пәтер"), "{}", mails[1].1);
         // Three business days after the data arrived, it is too late to ask again.
         app.clock.advance_seconds(10 * DAY);
         let owner = login(&app, "owner@lessbek.kz").await?;

@@ -305,6 +305,76 @@ db_test! {
 }
 
 db_test! {
+    async fn a_guest_is_emailed_a_day_and_an_hour_before_once_in_their_language_and_not_after_cancelling(app: TestApp) {
+        let (owner, org) = app.organizer("owner@isra.kz", "isra").await?;
+        let room = create_room(&owner, org, "Комната", "registration").await?;
+        let w = schedule(&app, &owner, org, room, "2026-03-04T19:00").await?;
+        // Two guests with a name and an e-mail only: Ерлан on the Kazakh page, Дана on the Russian one.
+        let erlan = app.client()?;
+        let r = erlan
+            .post_form_with(&format!("/live/w/{w}/register"), &[("name", "Ерлан"), ("email", "erlan@example.kz")], &[("accept-language", "kk")])
+            .await?;
+        ensure!(r.status == StatusCode::SEE_OTHER, "{} {}", r.status, r.text);
+        let link = r.location.clone().context("no personal link")?;
+        let dana = app.client()?;
+        let r = dana
+            .post_form(&format!("/live/w/{w}/register"), &[("name", "Дана"), ("email", "dana@example.kz")])
+            .await?;
+        ensure!(r.status == StatusCode::SEE_OTHER, "{} {}", r.status, r.text);
+        let dana_token = r.location.as_deref().and_then(|l| l.split("t=").nth(1)).context("no token")?.to_string();
+        // Дана cancels through her link: the page asks (a mail scanner's GET cancels nothing), the form cancels.
+        let page = dana.get(&format!("/live/w/{w}/cancel?t={dana_token}")).await?;
+        ensure!(page.status == StatusCode::OK && page.text.contains("data-form=\"cancel\""), "{} {}", page.status, page.text);
+        ensure!(webinars::registrations(&app.db, OrgId(org), w).await?.len() == 2);
+        // A link naming no registration is a 404 and cancels nothing.
+        ensure!(dana.post_form(&format!("/live/w/{w}/cancel"), &[("t", "nope")]).await?.status == StatusCode::NOT_FOUND);
+        ensure!(dana.get(&format!("/live/w/{w}/cancel?t=nope")).await?.status == StatusCode::NOT_FOUND);
+        let r = dana.post_form(&format!("/live/w/{w}/cancel"), &[("t", dana_token.as_str())]).await?;
+        ensure!(r.status == StatusCode::OK && r.text.contains("data-cancelled"), "{} {}", r.status, r.text);
+        let left = webinars::registrations(&app.db, OrgId(org), w).await?;
+        ensure!(left.len() == 1 && left[0].email == "erlan@example.kz", "{left:?}");
+        // A cancelled link no longer admits its holder.
+        ensure!(webinars::registration_by_token(&app.db, w, &dana_token).await?.is_none());
+
+        app.run_jobs().await?;
+        ensure!(app.post.sink.to("erlan@example.kz").is_empty());
+        // 2026-03-03 19:00 Almaty: a day before. The reminder job queues the
+        // e-mail, whose own job sends it.
+        app.clock.advance_seconds(29 * 3600);
+        app.run_jobs().await?;
+        app.run_jobs().await?;
+        let mails = app.post.sink.to("erlan@example.kz");
+        ensure!(mails.len() == 1, "{} e-mails", mails.len());
+        ensure!(mails[0].subject() == "Ертең: Эфир", "{}", mails[0].subject());
+        let text = mails[0].text();
+        ensure!(text.contains(&format!("{}{link}", app.base)), "{text}");
+        ensure!(text.contains(&format!("{}/live/w/{w}/cancel?t=", app.base)), "{text}");
+        // No account, so no settings to link to: the footer says why it came.
+        ensure!(!text.contains("/cabinet/notifications/settings"), "{text}");
+        // 2026-03-04 18:00 Almaty: an hour before; running the jobs again sends nothing twice.
+        app.clock.advance_seconds(23 * 3600);
+        app.run_jobs().await?;
+        app.run_jobs().await?;
+        app.clock.advance_seconds(1800);
+        app.run_jobs().await?;
+        let mails = app.post.sink.to("erlan@example.kz");
+        ensure!(mails.len() == 2, "{} e-mails", mails.len());
+        ensure!(mails[1].subject() == "Бір сағаттан кейін: Эфир", "{}", mails[1].subject());
+        // The cancelled guest got nothing.
+        ensure!(app.post.sink.to("dana@example.kz").is_empty());
+        // Written to the address alone, as a transactional (service) message.
+        let (guest_deliveries,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM notify_deliveries WHERE address = $1 AND user_id IS NULL AND category = 'service' AND status = 'sent'",
+        )
+        .bind("erlan@example.kz")
+        .fetch_one(app.db.read())
+        .await?;
+        ensure!(guest_deliveries == 2, "{guest_deliveries}");
+        Ok(())
+    }
+}
+
+db_test! {
     async fn chat_goes_both_ways_and_bad_frames_and_floods_are_refused(app: TestApp) {
         let (owner, org) = app.organizer("owner@isra.kz", "isra").await?;
         let (_, w) = live_room(&app, &owner, org, "open").await?;

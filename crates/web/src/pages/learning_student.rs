@@ -479,10 +479,7 @@ pub async fn save_recipient(
 
 /// The full address of a certificate's verification page.
 pub(crate) fn verify_link(state: &AppState, number: &str) -> String {
-    format!(
-        "{}/certificates/{number}",
-        state.billing.public_url.trim_end_matches('/')
-    )
+    certificates::verify_link(&state.billing.public_url, number)
 }
 
 pub async fn certificate_pdf(

@@ -132,6 +132,10 @@ pub fn router() -> Router<AppState> {
         .route("/live/a/{a}", get(autowebinar_landing))
         .route("/live/w/{w}", get(webinar_page))
         .route("/live/w/{w}/register", post(register))
+        .route(
+            "/live/w/{w}/cancel",
+            get(cancel_page).post(cancel_registration),
+        )
         .route("/live/w/{w}/ws", get(socket))
         .route("/live/w/{w}/video/{token}", get(session_video))
         .route("/live/banners/{b}/go", get(banner_go))
@@ -1614,7 +1618,16 @@ async fn register(
     let webinar = webinars::find(&state.db, w).await?;
     let room = rooms::find(&state.db, webinar.room_id).await?;
     let user = ctx.user.as_ref().map(|u| u.id);
-    match webinars::register(&state.db, &webinar, user, &form.name, &form.email).await {
+    match webinars::register(
+        &state.db,
+        &webinar,
+        user,
+        &form.name,
+        &form.email,
+        ctx.tr.locale,
+    )
+    .await
+    {
         Ok(reg) => Ok(see_other(&format!("/live/w/{w}?t={}", reg.token))),
         Err(e) => {
             let errors = invalid(e, ctx.tr)?;
@@ -1633,6 +1646,58 @@ async fn register(
             Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)?).into_response())
         }
     }
+}
+
+#[derive(Template)]
+#[template(path = "live/cancel.html")]
+struct CancelPage {
+    l: Layout,
+    webinar: Webinar,
+    token: String,
+    done: bool,
+}
+
+#[derive(Deserialize)]
+struct CancelForm {
+    t: String,
+}
+
+/// The page a reminder's cancel link opens: it asks, so that a mail
+/// scanner following the link cancels nothing. A link naming no active
+/// registration is a 404.
+async fn cancel_page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(w): Path<i64>,
+    Query(q): Query<EnterQuery>,
+) -> Result<Response, PageError> {
+    let webinar = webinars::find(&state.db, w).await?;
+    let token = q.t.unwrap_or_default();
+    webinars::registration_by_token(&state.db, w, &token)
+        .await?
+        .ok_or(Error::NotFound)?;
+    render(&CancelPage {
+        l: Layout::new(&ctx),
+        webinar,
+        token,
+        done: false,
+    })
+}
+
+async fn cancel_registration(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(w): Path<i64>,
+    CsrfForm(form): CsrfForm<CancelForm>,
+) -> Result<Response, PageError> {
+    let webinar = webinars::find(&state.db, w).await?;
+    webinars::cancel(&state.db, &webinar, &form.t).await?;
+    render(&CancelPage {
+        l: Layout::new(&ctx),
+        webinar,
+        token: String::new(),
+        done: true,
+    })
 }
 
 #[derive(Deserialize, Default)]

@@ -970,9 +970,11 @@ async fn unsubscribe(
         locale: Some(ctx.tr.locale),
         wording: "List-Unsubscribe".into(),
     };
+    // Only marketing e-mail to an account carries an unsubscribe token.
+    let user = d.user_id.ok_or(Error::NotFound)?;
     consent::set(
         &state.db,
-        d.user_id,
+        user,
         Publisher::from_org(d.org_id),
         ConsentKind::Marketing,
         false,
