@@ -31,7 +31,7 @@ use sqlx::Row;
 use tabys_core::ids::{OrgId, UserId};
 use tabys_core::{Error, Result, Timestamp};
 use tabys_store::Db;
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// What may be uploaded for one purpose.
 #[derive(Debug, Clone, Copy)]
@@ -185,6 +185,9 @@ pub struct Signed {
     pub file: i64,
     pub viewer: UserId,
     pub until: Timestamp,
+    /// The file is to be served marked with the viewer's name and e-mail
+    /// (a course's PDF or picture given to a student, LZ-8).
+    pub marked: bool,
 }
 
 impl Files {
@@ -367,6 +370,28 @@ impl Files {
             })
     }
 
+    /// A stored file's whole content, for work on the bytes (marking a
+    /// copy); `file-too-large` if it is over `max_bytes`, checked before
+    /// anything is read.
+    pub async fn read_all(&self, file: &StoredFile, max_bytes: u64) -> Result<Vec<u8>> {
+        let size = u64::try_from(file.size).unwrap_or(u64::MAX);
+        if size > max_bytes {
+            return Err(Error::invalid("file", "file-too-large"));
+        }
+        let handle = self.open(file).await?;
+        let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+        // One byte more than allowed tells a file grown on disk from one that fits.
+        handle
+            .take(max_bytes + 1)
+            .read_to_end(&mut bytes)
+            .await
+            .map_err(Error::internal)?;
+        if bytes.len() as u64 > max_bytes {
+            return Err(Error::invalid("file", "file-too-large"));
+        }
+        Ok(bytes)
+    }
+
     /// Deletes a file of the organizer: its row stops counting at once, its
     /// bytes are removed from disk.
     pub async fn delete(&self, db: &Db, org: OrgId, id: i64) -> Result<()> {
@@ -391,6 +416,14 @@ impl Files {
         format!("{body}.{}", self.mac(&body))
     }
 
+    /// Like [`Files::sign`], for a copy marked with the viewer's name and
+    /// e-mail. The mark is part of what is signed, so it cannot be dropped
+    /// from the link.
+    pub fn sign_marked(&self, file: i64, viewer: UserId, until: Timestamp) -> String {
+        let body = format!("{file}.{}.{}.m", viewer.0, until.0);
+        format!("{body}.{}", self.mac(&body))
+    }
+
     /// Checks a link token: `link-invalid` if it was not made here (or was
     /// changed), `link-expired` once its time is over.
     pub fn verify(&self, token: &str, now: Timestamp) -> Result<Signed> {
@@ -403,6 +436,10 @@ impl Files {
         )) {
             return Err(invalid());
         }
+        let (body, marked) = match body.strip_suffix(".m") {
+            Some(rest) => (rest, true),
+            None => (body, false),
+        };
         let mut parts = body.split('.').map(|p| p.parse::<i64>());
         let (Some(Ok(file)), Some(Ok(viewer)), Some(Ok(until)), None) =
             (parts.next(), parts.next(), parts.next(), parts.next())
@@ -416,6 +453,7 @@ impl Files {
             file,
             viewer: UserId(viewer),
             until: Timestamp(until),
+            marked,
         })
     }
 
@@ -542,12 +580,33 @@ mod tests {
             Signed {
                 file: 42,
                 viewer: UserId(5),
-                until: Timestamp(1_000)
+                until: Timestamp(1_000),
+                marked: false,
             }
         );
         assert_eq!(
             f.verify(&token, Timestamp(1_001)).map_err(|e| e.code()),
             Err("link-expired")
+        );
+    }
+
+    #[test]
+    fn a_marked_link_says_so_and_cannot_lose_its_mark() {
+        let f = files();
+        let token = f.sign_marked(42, UserId(5), Timestamp(1_000));
+        let signed = f.verify(&token, Timestamp(999)).expect("valid");
+        assert!(signed.marked);
+        assert_eq!((signed.file, signed.viewer), (42, UserId(5)));
+        assert!(
+            !f.verify(&f.sign(42, UserId(5), Timestamp(1_000)), Timestamp(0))
+                .expect("valid")
+                .marked
+        );
+        let (body, mac) = token.rsplit_once('.').expect("has a signature");
+        let unmarked = format!("{}.{mac}", body.trim_end_matches(".m"));
+        assert_eq!(
+            f.verify(&unmarked, Timestamp(0)).map_err(|e| e.code()),
+            Err("link-invalid")
         );
     }
 

@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 
 use axum::Router;
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::extract::{Multipart, Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
@@ -22,9 +22,9 @@ use tabys_core::ids::{OrgId, UserId};
 use tabys_files::{Kind, StoredFile, Upload};
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
-use crate::AppState;
 use crate::ctx::{CSRF_HEADER, Ctx};
 use crate::error::PageError;
+use crate::{AppState, marked};
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/files/{token}", get(signed_file))
@@ -142,7 +142,9 @@ pub async fn limit_body(State(state): State<AppState>, req: Request, next: Next)
     next.run(req).await
 }
 
-/// A file through its signed link, to the person it was signed for.
+/// A file through its signed link, to the person it was signed for. A link
+/// signed to be marked gets a PDF or picture marked with the viewer's name,
+/// e-mail and today's date (LZ-8); other files go out as stored.
 async fn signed_file(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -155,8 +157,48 @@ async fn signed_file(
         return Err(PageError(Error::NotFound));
     }
     let file = tabys_files::get_signed(&state.db, signed).await?;
+    if signed.marked && marked::is_markable(&file) {
+        let mark = marked::mark_text(
+            &user.name,
+            &user.email,
+            tabys_core::calendar::business_date(state.db.now()),
+        );
+        let copy = state.marked.get(&state.files, &file, &mark).await?;
+        let what = Sending {
+            name: &file.name,
+            content_type: copy.content_type,
+            size: copy.bytes.len() as u64,
+            etag: &copy.etag,
+        };
+        return Ok(send(&headers, &what, Source::Memory(copy.bytes.clone()), false).await);
+    }
     let handle = state.files.open(&file).await?;
-    Ok(send(&headers, &file, handle, false).await)
+    let etag = format!("\"{}\"", file.sha256);
+    let what = Sending {
+        name: &file.name,
+        content_type: &file.content_type,
+        size: u64::try_from(file.size).unwrap_or(0),
+        etag: &etag,
+    };
+    Ok(send(&headers, &what, Source::Disk(handle), false).await)
+}
+
+/// What is sent: the facts the headers carry.
+pub struct Sending<'a> {
+    /// The name a browser saves it under.
+    pub name: &'a str,
+    pub content_type: &'a str,
+    pub size: u64,
+    /// The entity tag, quoted.
+    pub etag: &'a str,
+}
+
+/// Where the bytes sent come from.
+pub enum Source {
+    /// A stored file, streamed from disk.
+    Disk(tokio::fs::File),
+    /// Bytes made for this viewer (a marked copy).
+    Memory(Bytes),
 }
 
 /// One byte range asked for, already fitted to the file.
@@ -204,16 +246,16 @@ fn parse_range(value: Option<&str>, size: u64) -> Range {
     }
 }
 
-/// Sends a stored file: whole, or the one byte range asked for (206), with
-/// its type, length and entity tag. `download` asks the browser to save it
+/// Sends a file: whole, or the one byte range asked for (206), with its
+/// type, length and entity tag. `download` asks the browser to save it
 /// instead of showing it.
 pub async fn send(
     headers: &HeaderMap,
-    file: &StoredFile,
-    mut handle: tokio::fs::File,
+    what: &Sending<'_>,
+    source: Source,
     download: bool,
 ) -> Response {
-    let size = u64::try_from(file.size).unwrap_or(0);
+    let size = what.size;
     let range = parse_range(
         headers.get(header::RANGE).and_then(|v| v.to_str().ok()),
         size,
@@ -229,10 +271,60 @@ pub async fn send(
                 .into_response();
         }
     };
-    if start > 0 && handle.seek(std::io::SeekFrom::Start(start)).await.is_err() {
-        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    let body = match source {
+        Source::Memory(bytes) => {
+            let from = usize::try_from(start)
+                .unwrap_or(usize::MAX)
+                .min(bytes.len());
+            let to = usize::try_from(start + len)
+                .unwrap_or(usize::MAX)
+                .min(bytes.len());
+            Body::from(bytes.slice(from..to))
+        }
+        Source::Disk(mut handle) => {
+            if start > 0 && handle.seek(std::io::SeekFrom::Start(start)).await.is_err() {
+                return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+            }
+            disk_body(handle, len)
+        }
+    };
+    let mut response = Response::new(body);
+    *response.status_mut() = status;
+    let h = response.headers_mut();
+    let content_type = if what.content_type == "text/plain" {
+        "text/plain; charset=utf-8".to_string()
+    } else {
+        what.content_type.to_string()
+    };
+    let pairs = [
+        (header::CONTENT_TYPE, content_type),
+        (header::CONTENT_LENGTH, len.to_string()),
+        (header::ACCEPT_RANGES, "bytes".into()),
+        (header::ETAG, what.etag.to_string()),
+        (header::CACHE_CONTROL, "private, max-age=300".into()),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff".into()),
+        (header::CONTENT_SECURITY_POLICY, "sandbox".into()),
+        (
+            header::CONTENT_DISPOSITION,
+            disposition(what.name, download),
+        ),
+    ];
+    for (name, value) in pairs {
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            h.insert(name, v);
+        }
     }
-    let body = Body::from_stream(stream::unfold(
+    if let Range::Part { start, end } = range
+        && let Ok(v) = HeaderValue::from_str(&format!("bytes {start}-{end}/{size}"))
+    {
+        h.insert(header::CONTENT_RANGE, v);
+    }
+    response
+}
+
+/// `len` bytes of a file from where its handle stands, 64 KiB at a time.
+fn disk_body(handle: tokio::fs::File, len: u64) -> Body {
+    Body::from_stream(stream::unfold(
         (handle, len),
         |(mut handle, left)| async move {
             if left == 0 {
@@ -249,39 +341,7 @@ pub async fn send(
                 Err(e) => Some((Err(e), (handle, 0))),
             }
         },
-    ));
-    let mut response = Response::new(body);
-    *response.status_mut() = status;
-    let h = response.headers_mut();
-    let content_type = if file.content_type == "text/plain" {
-        "text/plain; charset=utf-8".to_string()
-    } else {
-        file.content_type.clone()
-    };
-    let pairs = [
-        (header::CONTENT_TYPE, content_type),
-        (header::CONTENT_LENGTH, len.to_string()),
-        (header::ACCEPT_RANGES, "bytes".into()),
-        (header::ETAG, format!("\"{}\"", file.sha256)),
-        (header::CACHE_CONTROL, "private, max-age=300".into()),
-        (header::X_CONTENT_TYPE_OPTIONS, "nosniff".into()),
-        (header::CONTENT_SECURITY_POLICY, "sandbox".into()),
-        (
-            header::CONTENT_DISPOSITION,
-            disposition(&file.name, download),
-        ),
-    ];
-    for (name, value) in pairs {
-        if let Ok(v) = HeaderValue::from_str(&value) {
-            h.insert(name, v);
-        }
-    }
-    if let Range::Part { start, end } = range
-        && let Ok(v) = HeaderValue::from_str(&format!("bytes {start}-{end}/{size}"))
-    {
-        h.insert(header::CONTENT_RANGE, v);
-    }
-    response
+    ))
 }
 
 /// `inline` or `attachment` with the name in RFC 5987 form, so Cyrillic
