@@ -571,3 +571,6 @@ err-upload-interrupted = The upload was interrupted. Please try again.
 err-storage-unavailable = The file storage is not answering right now; nothing was saved. Please try again in a few minutes.
 err-link-invalid = The link is not valid.
 err-link-expired = The link has expired. Open the file again from its page.
+err-mark-unreadable = This file could not be prepared for you: it is damaged or of an unknown kind. Ask the school to upload it again.
+err-mark-encrypted = This PDF is protected with a password or restrictions and cannot be prepared for you. Ask the school to upload it without protection.
+err-mark-too-large = This file is too large to be marked with your name. Ask the school to upload a smaller version.

@@ -273,6 +273,9 @@ pub struct Signed {
     pub file: i64,
     pub viewer: UserId,
     pub until: Timestamp,
+    /// The file is to be served marked with the viewer's name and e-mail
+    /// (a course's PDF or picture given to a student, LZ-8).
+    pub marked: bool,
 }
 
 /// A link signed for a scope rather than a person, and until when.
@@ -663,6 +666,14 @@ impl Files {
         format!("{body}.{}", self.mac(&body))
     }
 
+    /// Like [`Files::sign`], for a copy marked with the viewer's name and
+    /// e-mail. The mark is part of what is signed, so it cannot be dropped
+    /// from the link.
+    pub fn sign_marked(&self, file: i64, viewer: UserId, until: Timestamp) -> String {
+        let body = format!("{file}.{}.{}.m", viewer.0, until.0);
+        format!("{body}.{}", self.mac(&body))
+    }
+
     /// Checks a link token: `link-invalid` if it was not made here (or was
     /// changed), `link-expired` once its time is over.
     pub fn verify(&self, token: &str, now: Timestamp) -> Result<Signed> {
@@ -675,6 +686,10 @@ impl Files {
         )) {
             return Err(invalid());
         }
+        let (body, marked) = match body.strip_suffix(".m") {
+            Some(rest) => (rest, true),
+            None => (body, false),
+        };
         let mut parts = body.split('.').map(|p| p.parse::<i64>());
         let (Some(Ok(file)), Some(Ok(viewer)), Some(Ok(until)), None) =
             (parts.next(), parts.next(), parts.next(), parts.next())
@@ -688,6 +703,7 @@ impl Files {
             file,
             viewer: UserId(viewer),
             until: Timestamp(until),
+            marked,
         })
     }
 
@@ -889,12 +905,33 @@ mod tests {
             Signed {
                 file: 42,
                 viewer: UserId(5),
-                until: Timestamp(1_000)
+                until: Timestamp(1_000),
+                marked: false,
             }
         );
         assert_eq!(
             f.verify(&token, Timestamp(1_001)).map_err(|e| e.code()),
             Err("link-expired")
+        );
+    }
+
+    #[test]
+    fn a_marked_link_says_so_and_cannot_lose_its_mark() {
+        let f = files();
+        let token = f.sign_marked(42, UserId(5), Timestamp(1_000));
+        let signed = f.verify(&token, Timestamp(999)).expect("valid");
+        assert!(signed.marked);
+        assert_eq!((signed.file, signed.viewer), (42, UserId(5)));
+        assert!(
+            !f.verify(&f.sign(42, UserId(5), Timestamp(1_000)), Timestamp(0))
+                .expect("valid")
+                .marked
+        );
+        let (body, mac) = token.rsplit_once('.').expect("has a signature");
+        let unmarked = format!("{}.{mac}", body.trim_end_matches(".m"));
+        assert_eq!(
+            f.verify(&unmarked, Timestamp(0)).map_err(|e| e.code()),
+            Err("link-invalid")
         );
     }
 

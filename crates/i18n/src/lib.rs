@@ -434,6 +434,9 @@ mod tests {
             "bad-request",
             "unsupported-media-type",
             "phone-format",
+            "mark-unreadable",
+            "mark-encrypted",
+            "mark-too-large",
         ];
         for locale in Locale::ALL {
             let tr = Tr::new(locale);

@@ -17,6 +17,9 @@
 //! assert!(pdf.starts_with(b"%PDF-1.7"));
 //! ```
 //!
+//! [`stamp`] marks an existing PDF or picture with the person it is given
+//! to (a course's material, LZ-8).
+//!
 //! This crate owns layout and the PDF format only. It knows nothing of
 //! offers, money or the database, and it must not: callers decide what a
 //! document says, in which language, and where the bytes go. Output is
@@ -25,6 +28,7 @@
 
 mod layout;
 mod pdf;
+pub mod stamp;
 
 use std::fmt;
 

@@ -15,21 +15,21 @@ use crate::Error;
 use crate::layout::{Font, Fonts, PAGE_HEIGHT, PAGE_WIDTH, Page, Style};
 
 /// The glyphs of one font that a document uses, and the characters behind them.
-struct Used {
+pub(crate) struct Used {
     remapper: GlyphRemapper,
     /// New glyph id -> the first character drawn with it.
     unicode: BTreeMap<u16, char>,
 }
 
 impl Used {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             remapper: GlyphRemapper::new(),
             unicode: BTreeMap::new(),
         }
     }
 
-    fn add(&mut self, font: &Font, c: char) -> u16 {
+    pub(crate) fn add(&mut self, font: &Font, c: char) -> u16 {
         let new = self.remapper.remap(font.glyph(c));
         self.unicode.entry(new).or_insert(c);
         new
@@ -100,7 +100,7 @@ impl Writer {
 }
 
 /// A number as PDF writes it: at most two decimals, no trailing zeros.
-fn num(v: f32) -> String {
+pub(crate) fn num(v: f32) -> String {
     let s = format!("{v:.2}");
     s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
@@ -152,10 +152,47 @@ fn to_unicode_cmap(used: &Used) -> String {
     cmap
 }
 
+/// A font cut down to the glyphs a file uses, with what its PDF objects need.
+pub(crate) struct SubsetFont {
+    /// The font's name in the file: a subset tag, `+`, the font's name.
+    pub name: String,
+    /// The advance of each glyph, by new glyph id, in thousandths of the font size.
+    pub widths: Vec<f32>,
+    pub bbox: [f32; 4],
+    pub ascent: f32,
+    pub descent: f32,
+    pub cap_height: f32,
+    pub stem_v: i64,
+    /// The subset TrueType file.
+    pub file: Vec<u8>,
+    /// The ToUnicode CMap.
+    pub to_unicode: String,
+}
+
+pub(crate) fn subset_font(font: &Font, used: &Used) -> Result<SubsetFont, Error> {
+    let file = subsetter::subset(font.data, 0, &used.remapper)
+        .map_err(|e| Error::Font(format!("{}: {e}", font.name)))?;
+    Ok(SubsetFont {
+        name: format!("{}+{}", subset_tag(used), font.name),
+        // The remapper lists the original glyphs in the order of their new ids.
+        widths: used
+            .remapper
+            .remapped_gids()
+            .map(|original| font.advance(original))
+            .collect(),
+        bbox: font.bbox(),
+        ascent: font.ascent(),
+        descent: font.descent(),
+        cap_height: font.cap_height(),
+        stem_v: if font.name.contains("Bold") { 120 } else { 80 },
+        file,
+        to_unicode: to_unicode_cmap(used),
+    })
+}
+
 /// Writes the font's five objects and returns the Type0 font's number.
 fn write_font(w: &mut Writer, font: &Font, used: &Used) -> Result<usize, Error> {
-    let subset = subsetter::subset(font.data, 0, &used.remapper)
-        .map_err(|e| Error::Font(format!("{}: {e}", font.name)))?;
+    let sub = subset_font(font, used)?;
     let (type0, cid, descriptor, file, cmap) = (
         w.reserve(),
         w.reserve(),
@@ -163,7 +200,7 @@ fn write_font(w: &mut Writer, font: &Font, used: &Used) -> Result<usize, Error> 
         w.reserve(),
         w.reserve(),
     );
-    let name = format!("{}+{}", subset_tag(used), font.name);
+    let name = &sub.name;
     w.object(
         type0,
         &format!(
@@ -171,9 +208,8 @@ fn write_font(w: &mut Writer, font: &Font, used: &Used) -> Result<usize, Error> 
         ),
     );
     let mut widths = String::new();
-    // The remapper lists the original glyphs in the order of their new ids.
-    for (new_id, original) in used.remapper.remapped_gids().enumerate() {
-        let _ = write!(widths, "{new_id} [{}] ", num(font.advance(original)));
+    for (new_id, width) in sub.widths.iter().enumerate() {
+        let _ = write!(widths, "{new_id} [{}] ", num(*width));
     }
     w.object(
         cid,
@@ -183,24 +219,24 @@ fn write_font(w: &mut Writer, font: &Font, used: &Used) -> Result<usize, Error> 
              /FontDescriptor {descriptor} 0 R /CIDToGIDMap /Identity /DW 1000 /W [{widths}] >>"
         ),
     );
-    let [x0, y0, x1, y1] = font.bbox();
-    let stem = if font.name.contains("Bold") { 120 } else { 80 };
+    let [x0, y0, x1, y1] = sub.bbox;
     w.object(
         descriptor,
         &format!(
             "<< /Type /FontDescriptor /FontName /{name} /Flags 32 /FontBBox [{} {} {} {}] /ItalicAngle 0 \
-             /Ascent {} /Descent {} /CapHeight {} /StemV {stem} /FontFile2 {file} 0 R >>",
+             /Ascent {} /Descent {} /CapHeight {} /StemV {} /FontFile2 {file} 0 R >>",
             num(x0),
             num(y0),
             num(x1),
             num(y1),
-            num(font.ascent()),
-            num(font.descent()),
-            num(font.cap_height())
+            num(sub.ascent),
+            num(sub.descent),
+            num(sub.cap_height),
+            sub.stem_v
         ),
     );
-    w.stream(file, &format!("/Length1 {}", subset.len()), &subset);
-    w.stream(cmap, "", to_unicode_cmap(used).as_bytes());
+    w.stream(file, &format!("/Length1 {}", sub.file.len()), &sub.file);
+    w.stream(cmap, "", sub.to_unicode.as_bytes());
     Ok(type0)
 }
 

@@ -217,6 +217,7 @@ impl Settings {
             secure_cookies: self.secure_cookies,
             max_body_bytes: self.max_body_bytes,
             max_upload_bytes: self.max_upload_bytes,
+            ..tabys_web::WebConfig::default()
         }
     }
 }

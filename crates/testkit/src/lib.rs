@@ -476,6 +476,8 @@ pub struct Reply {
     pub location: Option<String>,
     pub text: String,
     pub headers: reqwest::header::HeaderMap,
+    /// The body as it came: `text` is it read as UTF-8.
+    pub bytes: Vec<u8>,
 }
 
 impl Reply {
@@ -526,12 +528,14 @@ impl Client {
             .get("location")
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
-        let text = r.text().await?;
+        let bytes = r.bytes().await?.to_vec();
+        let text = String::from_utf8_lossy(&bytes).into_owned();
         Ok(Reply {
             status,
             location,
             text,
             headers,
+            bytes,
         })
     }
 

@@ -18,11 +18,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tabys_core::Error;
 use tabys_core::ids::{OrgId, UserId};
-use tabys_files::{ByteStream, Files, Kind, StoredFile, Upload};
+use tabys_files::{Files, Kind, StoredFile, Upload};
 
-use crate::AppState;
 use crate::ctx::{CSRF_HEADER, Ctx};
 use crate::error::PageError;
+use crate::{AppState, marked};
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/files/{token}", get(signed_file))
@@ -140,7 +140,9 @@ pub async fn limit_body(State(state): State<AppState>, req: Request, next: Next)
     next.run(req).await
 }
 
-/// A file through its signed link, to the person it was signed for.
+/// A file through its signed link, to the person it was signed for. A link
+/// signed to be marked gets a PDF or picture marked with the viewer's name,
+/// e-mail and today's date (LZ-8); other files go out as stored.
 async fn signed_file(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -152,7 +154,34 @@ async fn signed_file(
     if user.id != signed.viewer {
         return Err(PageError(Error::NotFound));
     }
+    let marked = signed.marked;
     let file = tabys_files::get_signed(&state.db, signed).await?;
+    if marked && marked::is_markable(&file) {
+        let mark = marked::mark_text(
+            &user.name,
+            &user.email,
+            tabys_core::calendar::business_date(state.db.now()),
+        );
+        let copy = state.marked.get(&state.files, &file, &mark).await?;
+        let what = Sending {
+            name: &file.name,
+            content_type: copy.content_type,
+            size: copy.bytes.len() as u64,
+            etag: &copy.etag,
+        };
+        let range = requested(&headers, what.size);
+        let body = match range {
+            Range::Part { start, end } => {
+                let to = usize::try_from(end + 1)
+                    .unwrap_or(usize::MAX)
+                    .min(copy.bytes.len());
+                let from = usize::try_from(start).unwrap_or(usize::MAX).min(to);
+                Body::from(copy.bytes.slice(from..to))
+            }
+            _ => Body::from(copy.bytes.clone()),
+        };
+        return Ok(send(&what, range, body, false));
+    }
     Ok(serve(&state.files, &headers, &file, false).await?)
 }
 
@@ -164,17 +193,28 @@ pub async fn serve(
     file: &StoredFile,
     download: bool,
 ) -> Result<Response, Error> {
-    let size = u64::try_from(file.size).unwrap_or(0);
-    let range = parse_range(
-        headers.get(header::RANGE).and_then(|v| v.to_str().ok()),
-        size,
-    );
+    let etag = format!("\"{}\"", file.sha256);
+    let what = Sending {
+        name: &file.name,
+        content_type: &file.content_type,
+        size: u64::try_from(file.size).unwrap_or(0),
+        etag: &etag,
+    };
+    let range = requested(headers, what.size);
     let body = match range {
         Range::Whole => files.open(file, None).await?,
         Range::Part { start, end } => files.open(file, Some(start..=end)).await?,
-        Range::Unsatisfiable => return Ok(unsatisfiable(size)),
+        Range::Unsatisfiable => return Ok(unsatisfiable(what.size)),
     };
-    Ok(send(file, range, body, download))
+    Ok(send(&what, range, Body::from_stream(body), download))
+}
+
+/// The range the request's `Range` header asks of `size` bytes.
+fn requested(headers: &HeaderMap, size: u64) -> Range {
+    parse_range(
+        headers.get(header::RANGE).and_then(|v| v.to_str().ok()),
+        size,
+    )
 }
 
 fn unsatisfiable(size: u64) -> Response {
@@ -185,6 +225,16 @@ fn unsatisfiable(size: u64) -> Response {
         .into_response()
 }
 
+/// What is sent: the facts the headers carry.
+pub struct Sending<'a> {
+    /// The name a browser saves it under.
+    pub name: &'a str,
+    pub content_type: &'a str,
+    pub size: u64,
+    /// The entity tag, quoted.
+    pub etag: &'a str,
+}
+
 /// One byte range asked for, already fitted to the file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Range {
@@ -192,6 +242,7 @@ pub enum Range {
     Part { start: u64, end: u64 },
     Unsatisfiable,
 }
+
 
 /// Reads `Range: bytes=…` for a file of `size` bytes. Only a single range
 /// is served; anything else gets the whole file, which RFC 9110 allows.
@@ -230,36 +281,35 @@ fn parse_range(value: Option<&str>, size: u64) -> Range {
     }
 }
 
-/// The answer carrying `body`, the bytes of `file` that `range` names
-/// (whole: 200, a part: 206), with the file's type, length and entity tag.
+/// The answer carrying `body`, the bytes of `what` that `range` names
+/// (whole: 200, a part: 206), with its type, length and entity tag.
 /// `download` asks the browser to save it instead of showing it.
-pub fn send(file: &StoredFile, range: Range, body: ByteStream, download: bool) -> Response {
-    let size = u64::try_from(file.size).unwrap_or(0);
+pub fn send(what: &Sending<'_>, range: Range, body: Body, download: bool) -> Response {
+    let size = what.size;
     let (status, len) = match range {
         Range::Whole => (StatusCode::OK, size),
         Range::Part { start, end } => (StatusCode::PARTIAL_CONTENT, end - start + 1),
         Range::Unsatisfiable => return unsatisfiable(size),
     };
-    let body = Body::from_stream(body);
     let mut response = Response::new(body);
     *response.status_mut() = status;
     let h = response.headers_mut();
-    let content_type = if file.content_type == "text/plain" {
+    let content_type = if what.content_type == "text/plain" {
         "text/plain; charset=utf-8".to_string()
     } else {
-        file.content_type.clone()
+        what.content_type.to_string()
     };
     let pairs = [
         (header::CONTENT_TYPE, content_type),
         (header::CONTENT_LENGTH, len.to_string()),
         (header::ACCEPT_RANGES, "bytes".into()),
-        (header::ETAG, format!("\"{}\"", file.sha256)),
+        (header::ETAG, what.etag.to_string()),
         (header::CACHE_CONTROL, "private, max-age=300".into()),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff".into()),
         (header::CONTENT_SECURITY_POLICY, "sandbox".into()),
         (
             header::CONTENT_DISPOSITION,
-            disposition(&file.name, download),
+            disposition(what.name, download),
         ),
     ];
     for (name, value) in pairs {
@@ -274,6 +324,7 @@ pub fn send(file: &StoredFile, range: Range, body: ByteStream, download: bool) -
     }
     response
 }
+
 
 /// `inline` or `attachment` with the name in RFC 5987 form, so Cyrillic
 /// names survive.

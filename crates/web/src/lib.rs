@@ -10,6 +10,7 @@ mod ctx;
 mod error;
 pub mod files;
 pub mod i18n;
+mod marked;
 mod metrics;
 mod pages;
 
@@ -34,6 +35,9 @@ pub struct WebConfig {
     pub max_body_bytes: usize,
     /// The largest body of an upload (a route ending in `/upload`), in bytes.
     pub max_upload_bytes: usize,
+    /// Memory kept for copies of course PDFs and pictures marked with their
+    /// viewer, in bytes.
+    pub marked_copies_bytes: u64,
 }
 
 impl Default for WebConfig {
@@ -43,6 +47,7 @@ impl Default for WebConfig {
             max_body_bytes: 1024 * 1024,
             // A 2 GiB lesson video and the form around it.
             max_upload_bytes: 2049 * 1024 * 1024,
+            marked_copies_bytes: 256 * 1024 * 1024,
         }
     }
 }
@@ -60,6 +65,8 @@ pub struct AppState {
     pub files: tabys_files::Files,
     /// The running webinar sessions of this process.
     pub live: LiveHubs,
+    /// Course PDFs and pictures marked with their viewer, kept a while.
+    pub marked: Arc<marked::MarkedCopies>,
 }
 
 /// The room hubs, fanning out the sockets' own text frames.
@@ -72,6 +79,7 @@ impl AppState {
         let gateway = tabys_billing::providers::cloudpayments::Client::new(&billing);
         Self {
             live: LiveHubs::new(db.clone(), tabys_live::hub::HubConfig::default()),
+            marked: Arc::new(marked::MarkedCopies::new(config.marked_copies_bytes)),
             db,
             config: Arc::new(config),
             metrics: Arc::new(Metrics::default()),

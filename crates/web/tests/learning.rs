@@ -792,3 +792,159 @@ db_test! {
         Ok(())
     }
 }
+
+/// A white PNG picture.
+fn png(w: u32, h: u32) -> anyhow::Result<Vec<u8>> {
+    let mut out = std::io::Cursor::new(Vec::new());
+    image::RgbImage::from_pixel(w, h, image::Rgb([255, 255, 255]))
+        .write_to(&mut out, image::ImageFormat::Png)?;
+    Ok(out.into_inner())
+}
+
+/// The text of a PDF as poppler's `pdftotext` reads it. Without the tool
+/// the test fails and says so: a marked copy is never taken on trust.
+fn pdf_text(pdf: &[u8]) -> anyhow::Result<String> {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new("pdftotext")
+        .args(["-enc", "UTF-8", "-", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .context("`pdftotext` is not installed; these tests need poppler-utils (apt-get install poppler-utils)")?;
+    child
+        .stdin
+        .take()
+        .context("pdftotext's stdin")?
+        .write_all(pdf)?;
+    let out = child.wait_with_output()?;
+    ensure!(
+        out.status.success(),
+        "pdftotext failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" "))
+}
+
+/// The links of a lesson page's media of `kind`, in order.
+fn media_links(page: &Reply, kind: &str) -> Vec<String> {
+    page.text
+        .split(&format!("data-media-kind=\"{kind}\""))
+        .skip(1)
+        .filter_map(|part| part.split("/files/").nth(1))
+        .filter_map(|rest| rest.split('"').next())
+        .map(|token| format!("/files/{token}"))
+        .collect()
+}
+
+fn header<'a>(r: &'a Reply, name: &str) -> &'a str {
+    r.headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+}
+
+db_test! {
+    async fn a_lesson_pdf_and_picture_reach_each_student_marked_with_their_own_name_and_email(app: TestApp) {
+        let (owner, org) = app.organizer("owner@lessbek.kz", "lessbek").await?;
+        let c = course(&owner, org, &[]).await?;
+        let l = lesson(&app, &owner, org, c, "Конспект", &[]).await?;
+        publish(&owner, org, c).await?;
+        let upload = format!("/org/{org}/courses/{c}/lessons/{l}/upload");
+        let mut doc = tabys_render::Document::new("Сабақ конспектісі");
+        doc.paragraph("Қазақстан нарығы");
+        let pdf = doc.to_pdf()?;
+        let picture = png(320, 240)?;
+        redirected(&owner.upload(&upload, &[], "конспект.pdf", &pdf).await?, "upload pdf")?;
+        redirected(&owner.upload(&upload, &[], "схема.png", &picture).await?, "upload png")?;
+        let daniyar = student(&app, &owner, org, c, "daniyar@example.kz").await?;
+        let aliya = app.person("aliya@example.kz", "Әлия Серікқызы").await?;
+        redirected(
+            &owner
+                .post_form(&format!("/org/{org}/courses/{c}/students"), &[("email", "aliya@example.kz"), ("days", "")])
+                .await?,
+            "grant",
+        )?;
+        let lesson_page = format!("/cabinet/courses/{c}/lessons/{l}");
+
+        // Each student's copy carries their own name and e-mail, and the lesson's text.
+        let page = daniyar.get(&lesson_page).await?;
+        let (pdf_link, png_link) = (
+            media_links(&page, "document").first().cloned().context("pdf link")?,
+            media_links(&page, "image").first().cloned().context("picture link")?,
+        );
+        let copy = daniyar.get(&pdf_link).await?;
+        ensure!(copy.status == StatusCode::OK && header(&copy, "content-type") == "application/pdf", "{} {}", copy.status, copy.text);
+        let text = pdf_text(&copy.bytes)?;
+        ensure!(text.contains("daniyar@example.kz") && text.contains("Данияр Студентов"), "{text}");
+        ensure!(text.contains("Қазақстан нарығы") && !text.contains("aliya@example.kz"), "{text}");
+        let sha: String = sqlx::query_scalar("SELECT sha256 FROM files WHERE content_type = 'application/pdf'")
+            .fetch_one(app.db.read())
+            .await?;
+        ensure!(!header(&copy, "etag").is_empty() && header(&copy, "etag") != format!("\"{sha}\""), "the copy has its own entity tag");
+
+        // A reader's byte ranges come from the marked copy.
+        let part = daniyar.get_with(&pdf_link, &[("range", "bytes=0-99")]).await?;
+        ensure!(part.status == StatusCode::PARTIAL_CONTENT, "{}", part.status);
+        ensure!(part.bytes == copy.bytes[..100], "the range is the marked copy's");
+        ensure!(header(&part, "content-range") == format!("bytes 0-99/{}", copy.bytes.len()), "{}", header(&part, "content-range"));
+        let tail = daniyar.get_with(&pdf_link, &[("range", &format!("bytes={}-", copy.bytes.len() - 10))]).await?;
+        ensure!(tail.bytes == copy.bytes[copy.bytes.len() - 10..], "the end of the marked copy");
+
+        // The picture keeps its size and type and is no longer the original.
+        let marked = daniyar.get(&png_link).await?;
+        ensure!(marked.status == StatusCode::OK && header(&marked, "content-type") == "image/png", "{}", marked.status);
+        ensure!(marked.bytes != picture, "the picture is marked");
+        let decoded = image::load_from_memory(&marked.bytes)?;
+        ensure!((decoded.width(), decoded.height()) == (320, 240));
+
+        let page = aliya.get(&lesson_page).await?;
+        let aliya_pdf = media_links(&page, "document").first().cloned().context("pdf link")?;
+        let text = pdf_text(&aliya.get(&aliya_pdf).await?.bytes)?;
+        ensure!(text.contains("aliya@example.kz") && text.contains("Әлия Серікқызы"), "{text}");
+        ensure!(!text.contains("daniyar@example.kz"), "{text}");
+
+        // Another student's link gives nothing; neither does one with its mark cut off.
+        ensure!(aliya.get(&pdf_link).await?.status == StatusCode::NOT_FOUND);
+        ensure!(app.client()?.get(&pdf_link).await?.status != StatusCode::OK);
+        let unmarked = pdf_link.replacen(".m.", ".", 1);
+        ensure!(unmarked != pdf_link);
+        let r = daniyar.get(&unmarked).await?;
+        refused(&r, StatusCode::UNPROCESSABLE_ENTITY, "link-invalid")?;
+        ensure!(!r.bytes.starts_with(b"%PDF"));
+
+        // The school's own library gives its staff the original.
+        let id: i64 = sqlx::query_scalar("SELECT id FROM files WHERE content_type = 'application/pdf'")
+            .fetch_one(app.db.read())
+            .await?;
+        let r = owner.get(&format!("/org/{org}/files/{id}")).await?;
+        let original = owner.get(r.location.as_deref().context("redirect to the file")?).await?;
+        ensure!(original.bytes == pdf, "staff get the file as uploaded");
+        Ok(())
+    }
+}
+
+db_test! {
+    async fn a_lesson_pdf_that_cannot_be_marked_is_refused_not_served_unmarked(app: TestApp) {
+        let (owner, org) = app.organizer("owner@lessbek.kz", "lessbek").await?;
+        let c = course(&owner, org, &[]).await?;
+        let l = lesson(&app, &owner, org, c, "Конспект", &[]).await?;
+        publish(&owner, org, c).await?;
+        let broken = b"%PDF-1.7\n1 0 obj << /Type /Catalog broken beyond repair".repeat(20);
+        redirected(
+            &owner.upload(&format!("/org/{org}/courses/{c}/lessons/{l}/upload"), &[], "broken.pdf", &broken).await?,
+            "upload",
+        )?;
+        let s = student(&app, &owner, org, c, "daniyar@example.kz").await?;
+        let page = s.get(&format!("/cabinet/courses/{c}/lessons/{l}")).await?;
+        let link = media_links(&page, "document").first().cloned().context("pdf link")?;
+        let r = s.get(&link).await?;
+        refused(&r, StatusCode::UNPROCESSABLE_ENTITY, "mark-unreadable")?;
+        ensure!(!r.bytes.starts_with(b"%PDF"), "never the unmarked file");
+        Ok(())
+    }
+}

@@ -191,7 +191,13 @@ async fn lesson_page(
             } else {
                 "document"
             },
-            url: format!("/files/{}", state.files.sign(f.id, user.id, until)),
+            // PDFs and pictures are served marked with the viewer (LZ-8);
+            // in the school's preview too, so it sees what students get.
+            url: if f.is_pdf() || f.is_image() {
+                format!("/files/{}", state.files.sign_marked(f.id, user.id, until))
+            } else {
+                format!("/files/{}", state.files.sign(f.id, user.id, until))
+            },
             name: f.name,
         })
         .collect();
