@@ -250,7 +250,11 @@ impl SendJob {
                 Err(e) => return Err(e),
             };
             total += file.size;
-            let bytes = match self.files.read_all(&file, MAX_ATTACHMENTS_BYTES.unsigned_abs()).await {
+            let bytes = match self
+                .files
+                .read_all(&file, MAX_ATTACHMENTS_BYTES.unsigned_abs())
+                .await
+            {
                 Ok(b) => b,
                 Err(Error::NotFound) => {
                     return Ok(Err(format!(

@@ -243,7 +243,6 @@ pub enum Range {
     Unsatisfiable,
 }
 
-
 /// Reads `Range: bytes=…` for a file of `size` bytes. Only a single range
 /// is served; anything else gets the whole file, which RFC 9110 allows.
 fn parse_range(value: Option<&str>, size: u64) -> Range {
@@ -324,7 +323,6 @@ pub fn send(what: &Sending<'_>, range: Range, body: Body, download: bool) -> Res
     }
     response
 }
-
 
 /// `inline` or `attachment` with the name in RFC 5987 form, so Cyrillic
 /// names survive.

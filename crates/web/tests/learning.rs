@@ -801,35 +801,6 @@ fn png(w: u32, h: u32) -> anyhow::Result<Vec<u8>> {
     Ok(out.into_inner())
 }
 
-/// The text of a PDF as poppler's `pdftotext` reads it. Without the tool
-/// the test fails and says so: a marked copy is never taken on trust.
-fn pdf_text(pdf: &[u8]) -> anyhow::Result<String> {
-    use std::io::Write;
-    use std::process::{Command, Stdio};
-    let mut child = Command::new("pdftotext")
-        .args(["-enc", "UTF-8", "-", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .context("`pdftotext` is not installed; these tests need poppler-utils (apt-get install poppler-utils)")?;
-    child
-        .stdin
-        .take()
-        .context("pdftotext's stdin")?
-        .write_all(pdf)?;
-    let out = child.wait_with_output()?;
-    ensure!(
-        out.status.success(),
-        "pdftotext failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    Ok(String::from_utf8_lossy(&out.stdout)
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" "))
-}
-
 /// The links of a lesson page's media of `kind`, in order.
 fn media_links(page: &Reply, kind: &str) -> Vec<String> {
     page.text
