@@ -461,6 +461,10 @@ db_test! {
         ensure!(m.header("Content-Type").unwrap_or_default().starts_with("multipart/mixed"), "{}", m.raw);
         ensure!(m.bytes("application/pdf").as_deref() == Some(expected.as_slice()), "{}", m.raw);
         ensure!(m.raw.contains("Content-Disposition: attachment"), "{}", m.raw);
+        // The post office's page hands the PDF over as the recipient saves it.
+        let url = format!("{}/mail/{}/attachment.pdf", app.post.base(), m.seq);
+        let saved = tabys_testkit::reqwest::get(&url).await?.bytes().await?;
+        ensure!(saved.as_ref() == expected.as_slice(), "{url}");
         // The text and HTML parts are still there.
         ensure!(m.text().contains("Документ") && m.part("text/html").is_some(), "{}", m.raw);
         ensure!(only_delivery(&app, id).await?.status == "sent");

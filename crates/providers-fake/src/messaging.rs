@@ -1,6 +1,7 @@
 //! The demo's and the tests' post office: the SMTP sink and the SMSC
 //! stand-in, with pages a person reads them on — `/mail` (every e-mail
-//! received, newest first, each with its plain text and its HTML part)
+//! received, newest first, each with its plain text, its HTML part and a
+//! PDF it carries)
 //! and `/sms` — and `/_control/mail`, `/_control/sms` to make them fail.
 
 use std::net::SocketAddr;
@@ -54,6 +55,7 @@ impl FakeMessaging {
             .route("/mail", get(mail_list))
             .route("/mail/{seq}", get(mail_one))
             .route("/mail/{seq}/html", get(mail_html))
+            .route("/mail/{seq}/attachment.pdf", get(mail_pdf))
             .route("/sms", get(sms_list))
             .route("/_control/mail", post(control_mail))
             .route("/_control/sms", post(control_sms))
@@ -139,16 +141,35 @@ async fn mail_one(State(app): State<App>, Path(seq): Path<usize>) -> Response {
             head.push_str(&format!("<tr><th>{h}</th><td>{}</td></tr>", esc(&v)));
         }
     }
+    let attachment = if m.bytes("application/pdf").is_some() {
+        format!("<h2>Attachment</h2><p><a href=\"/mail/{seq}/attachment.pdf\">PDF</a></p>")
+    } else {
+        String::new()
+    };
     page(
         &m.subject(),
         &format!(
-            "<table>{head}</table><h2>Text</h2><pre>{}</pre><h2>HTML</h2>\
+            "<table>{head}</table><h2>Text</h2><pre>{}</pre>{attachment}<h2>HTML</h2>\
              <iframe sandbox src=\"/mail/{seq}/html\" style=\"width:100%;height:420px;border:1px solid #ddd\"></iframe>\
              <h2>Source</h2><pre>{}</pre>",
             esc(&m.text()),
             esc(&m.raw)
         ),
     )
+}
+
+/// A message's PDF attachment (a certificate), as the recipient saves it.
+async fn mail_pdf(State(app): State<App>, Path(seq): Path<usize>) -> Response {
+    match app
+        .sink
+        .messages()
+        .into_iter()
+        .find(|m| m.seq == seq)
+        .and_then(|m| m.bytes("application/pdf"))
+    {
+        Some(pdf) => ([(header::CONTENT_TYPE, "application/pdf")], pdf).into_response(),
+        None => (StatusCode::NOT_FOUND, "no PDF attachment").into_response(),
+    }
 }
 
 async fn mail_html(State(app): State<App>, Path(seq): Path<usize>) -> Response {
