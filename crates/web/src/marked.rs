@@ -75,6 +75,10 @@ pub fn is_markable(file: &StoredFile) -> bool {
     file.is_pdf() || file.is_image()
 }
 
+/// What an upload is marked with to check it can be (Kazakh letters
+/// included, as students' names have them).
+const UPLOAD_CHECK_MARK: &str = "Тексеру Қасымұлы · check@tabys.kz · 01.01.2026";
+
 impl MarkedCopies {
     /// Keeps at most `budget` bytes of marked copies.
     pub fn new(budget: u64) -> Self {
@@ -121,6 +125,13 @@ impl MarkedCopies {
         made
     }
 
+    /// Marks `file` once to see that it can be marked, keeping nothing: a
+    /// school uploading a PDF its students could never open (encrypted,
+    /// damaged) hears so at once instead of its students hearing it later.
+    pub async fn check(&self, files: &Files, file: &StoredFile) -> Result<(), Error> {
+        self.mark(files, file, UPLOAD_CHECK_MARK).await.map(|_| ())
+    }
+
     async fn make(
         &self,
         files: &Files,
@@ -128,6 +139,23 @@ impl MarkedCopies {
         mark: &str,
         key: &str,
     ) -> Result<Arc<Copy>, Error> {
+        let (bytes, content_type) = self.mark(files, file, mark).await?;
+        let copy = Arc::new(Copy {
+            bytes: Bytes::from(bytes),
+            content_type,
+            etag: format!("\"m-{}\"", &key[..32]),
+        });
+        self.keep(key, copy.clone());
+        Ok(copy)
+    }
+
+    /// The bytes of `file` with `mark` on them, and their type.
+    async fn mark(
+        &self,
+        files: &Files,
+        file: &StoredFile,
+        mark: &str,
+    ) -> Result<(Vec<u8>, &'static str), Error> {
         let pdf = file.is_pdf();
         let limit = if pdf { MAX_PDF_BYTES } else { MAX_IMAGE_BYTES };
         if u64::try_from(file.size).unwrap_or(u64::MAX) > limit {
@@ -148,14 +176,7 @@ impl MarkedCopies {
         })
         .await
         .map_err(Error::internal)?;
-        let (bytes, content_type) = marked.map_err(|e| refusal(file, &e))?;
-        let copy = Arc::new(Copy {
-            bytes: Bytes::from(bytes),
-            content_type,
-            etag: format!("\"m-{}\"", &key[..32]),
-        });
-        self.keep(key, copy.clone());
-        Ok(copy)
+        marked.map_err(|e| refusal(file, &e))
     }
 
     fn lookup(&self, key: &str) -> Option<Arc<Copy>> {

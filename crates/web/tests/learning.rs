@@ -10,7 +10,7 @@ use std::time::Duration;
 use anyhow::{Context, ensure};
 use tabys_accounts::users;
 use tabys_core::email::Email;
-use tabys_core::ids::UserId;
+use tabys_core::ids::{OrgId, UserId};
 use tabys_core::locale::Locale;
 use tabys_testkit::reqwest::StatusCode;
 use tabys_testkit::{Client, PASSWORD, Reply, TestApp, db_test};
@@ -147,7 +147,7 @@ async fn course(owner: &Client, org: i64, fields: &[(&str, &str)]) -> anyhow::Re
 }
 
 async fn module_of(app: &TestApp, org: i64, course: i64) -> anyhow::Result<i64> {
-    let m = tabys_learning::courses::modules(&app.db, tabys_core::ids::OrgId(org), course).await?;
+    let m = tabys_learning::courses::modules(&app.db, OrgId(org), course).await?;
     Ok(m.first().context("module")?.id)
 }
 
@@ -422,7 +422,7 @@ db_test! {
         publish(&owner, org, c).await?;
         let s = student(&app, &owner, org, c, "student@example.kz").await?;
         let sid = user_id(&app, "student@example.kz").await?;
-        let qs = tabys_learning::quiz::questions(&app.db, tabys_core::ids::OrgId(org), l).await?;
+        let qs = tabys_learning::quiz::questions(&app.db, OrgId(org), l).await?;
         let (q1, q2, q3) = (format!("q{}", qs[0].id), format!("q{}", qs[1].id), format!("q{}", qs[2].id));
         // First attempt: one right of three, failed.
         redirected(&s.post_form(&format!("/cabinet/courses/{c}/lessons/{l}/quiz"), &[] as &[(&str, &str)]).await?, "start")?;
@@ -503,9 +503,9 @@ db_test! {
             .bind(cert.id)
             .fetch_one(app.db.read())
             .await?;
-        let file = tabys_files::get(&app.db, tabys_core::ids::OrgId(org), file_id.context("no stored PDF")?).await?;
+        let file = tabys_files::get(&app.db, OrgId(org), file_id.context("no stored PDF")?).await?;
         ensure!(file.purpose == "certificate" && file.content_type == "application/pdf", "{file:?}");
-        ensure!(tabys_files::usage(&app.db, tabys_core::ids::OrgId(org)).await? == 0);
+        ensure!(tabys_files::usage(&app.db, OrgId(org)).await? == 0);
         // LZ 9.5: the school asks for a clarification; the certificate waits for the answer.
         redirected(&owner.post_form(&format!("/org/{org}/learning/certificates/{}/clarify", cert.id), &[("question", "Мекенжайда пәтер нөмірі жоқ")]).await?, "clarify")?;
         ensure!(app.client()?.get(&format!("/certificates/{}", cert.number)).await?.status == StatusCode::NOT_FOUND);
@@ -586,7 +586,7 @@ db_test! {
         let (owner, org) = seller(&app, &op, "lessbek").await?;
         let r = owner.post_form(&format!("/org/{org}/products"), &[("kind", "course"), ("title", "SMMARKETING"), ("price", "93 990"), ("refund_policy", "none"), ("access_days", "45")]).await?;
         redirected(&r, "product")?;
-        let product = tabys_billing::products::list(&app.db, tabys_core::ids::OrgId(org), false).await?.first().context("product")?.id;
+        let product = tabys_billing::products::list(&app.db, OrgId(org), false).await?.first().context("product")?.id;
         let p = product.to_string();
         // A product of another kind cannot carry a course.
         let c = course(&owner, org, &[("product_id", p.as_str())]).await?;
@@ -630,7 +630,7 @@ db_test! {
         let module = module_of(&app, org, c).await?.to_string();
         let r = owner.post_form(&format!("/org/{org}/courses/{c}/lessons/{l}"), &[("title", "Сабақ"), ("module_id", module.as_str()), ("drip", "days"), ("open_days", "-1"), ("quiz_pass", "101")]).await?;
         ensure!(r.status == StatusCode::UNPROCESSABLE_ENTITY && r.text.contains("data-error-for=\"open_days\"") && r.text.contains("data-error-for=\"quiz_pass\""), "{}", r.text);
-        let stored = tabys_learning::courses::lesson(&app.db, tabys_core::ids::OrgId(org), l).await?;
+        let stored = tabys_learning::courses::lesson(&app.db, OrgId(org), l).await?;
         ensure!(stored.drip == "all", "{stored:?}");
         // Another school's id in the path is "not found".
         let (_, other) = app.organizer("owner@other.kz", "other").await?;
@@ -744,7 +744,7 @@ db_test! {
         let c = course(&owner, org, &[]).await?;
         let l = lesson(&app, &owner, org, c, "Видеосабақ", &[]).await?;
         // The school's library already fills the plan's storage but for 1 KB.
-        let quota = tabys_billing::plans::limits(&app.db, tabys_core::ids::OrgId(org)).await?.storage_bytes;
+        let quota = tabys_billing::plans::limits(&app.db, OrgId(org)).await?.storage_bytes;
         let mut tx = app.db.begin().await?;
         sqlx::query("INSERT INTO files (org_id, purpose, name, content_type, size, sha256, storage_key, created_at) VALUES ($1, 'media', 'old.mp4', 'video/mp4', $2, 'x', 'old-key', 0)")
             .bind(org)
@@ -900,16 +900,39 @@ db_test! {
 }
 
 db_test! {
+    async fn a_lesson_pdf_that_cannot_be_marked_is_refused_at_upload_and_not_kept(app: TestApp) {
+        let (owner, org) = app.organizer("owner@lessbek.kz", "lessbek").await?;
+        let c = course(&owner, org, &[]).await?;
+        let l = lesson(&app, &owner, org, c, "Конспект", &[]).await?;
+        let school = OrgId(org);
+        let before = tabys_files::usage(&app.db, school).await?;
+        let r = owner
+            .upload(&format!("/org/{org}/courses/{c}/lessons/{l}/upload"), &[], "broken.pdf", &broken_pdf())
+            .await?;
+        refused(&r, StatusCode::UNPROCESSABLE_ENTITY, "mark-unreadable")?;
+        ensure!(tabys_learning::media::of_lesson(&app.db, school, l).await?.is_empty(), "nothing attached");
+        ensure!(tabys_files::usage(&app.db, school).await? == before, "nothing counted");
+        Ok(())
+    }
+}
+
+db_test! {
     async fn a_lesson_pdf_that_cannot_be_marked_is_refused_not_served_unmarked(app: TestApp) {
         let (owner, org) = app.organizer("owner@lessbek.kz", "lessbek").await?;
         let c = course(&owner, org, &[]).await?;
         let l = lesson(&app, &owner, org, c, "Конспект", &[]).await?;
         publish(&owner, org, c).await?;
-        let broken = b"%PDF-1.7\n1 0 obj << /Type /Catalog broken beyond repair".repeat(20);
-        redirected(
-            &owner.upload(&format!("/org/{org}/courses/{c}/lessons/{l}/upload"), &[], "broken.pdf", &broken).await?,
-            "upload",
-        )?;
+        // A file kept before uploads were checked, attached as it is.
+        let part: Result<bytes::Bytes, std::io::Error> = Ok(broken_pdf().into());
+        let school = OrgId(org);
+        let upload = tabys_files::Upload {
+            org: school,
+            by: None,
+            kind: tabys_files::MEDIA,
+            name: "broken.pdf",
+        };
+        let file = app.files.save(&app.db, upload, futures_util::stream::iter([part])).await?;
+        tabys_learning::media::attach(&app.db, school, l, file.id).await?;
         let s = student(&app, &owner, org, c, "daniyar@example.kz").await?;
         let page = s.get(&format!("/cabinet/courses/{c}/lessons/{l}")).await?;
         let link = media_links(&page, "document").first().cloned().context("pdf link")?;
@@ -918,4 +941,9 @@ db_test! {
         ensure!(!r.bytes.starts_with(b"%PDF"), "never the unmarked file");
         Ok(())
     }
+}
+
+/// A file that says it is a PDF and is not one any reader can open.
+fn broken_pdf() -> Vec<u8> {
+    b"%PDF-1.7\n1 0 obj << /Type /Catalog broken beyond repair".repeat(20)
 }

@@ -435,6 +435,20 @@ pub async fn upload_media(
     )
     .await
     .and_then(|r| r.file.ok_or_else(|| Error::invalid("file", "required")));
+    // Students get lesson PDFs and pictures marked with their name (LZ-8):
+    // one that cannot be marked would never reach them, so it is not kept.
+    let received = match received {
+        Ok(f) if crate::marked::is_markable(&f) => {
+            match state.marked.check(&state.files, &f).await {
+                Ok(()) => Ok(f),
+                Err(e) => {
+                    state.files.delete(&state.db, OrgId(org), f.id).await?;
+                    Err(e)
+                }
+            }
+        }
+        other => other,
+    };
     let file = match received {
         Ok(f) => f,
         Err(Error::Invalid(fields)) if wants_json => {
