@@ -1,7 +1,8 @@
 // Webinar rooms as people meet them: a real Chromium against the real
 // `tabys demo` binary. An organizer and a participant in one room — chat
 // both ways, a banner shown and clicked, a message deleted for both — and
-// two viewers of an autowebinar session replaying its recorded scenario.
+// two viewers of an autowebinar session replaying its recorded scenario;
+// an organizer uploading a video to a room that a guest then plays.
 //
 //   TABYS_BIN            the binary (default ../target/debug/tabys)
 //   TABYS_DATABASE_URL   passed through: set it to run on PostgreSQL
@@ -129,4 +130,63 @@ scenario('two viewers of an autowebinar session see its recorded scenario replay
   await say(first, 'Айгерим на связи');
   await line(second, 'Айгерим на связи').waitFor();
   await snap(second, 'live-autowebinar');
+});
+
+/** A short WebM recorded by the browser itself from a canvas: a real, playable file. */
+async function recordWebm(page) {
+  const bytes = await page.evaluate(async () => {
+    const canvas = document.createElement('canvas');
+    canvas.width = 64;
+    canvas.height = 48;
+    const ctx = canvas.getContext('2d');
+    let n = 0;
+    const paint = setInterval(() => {
+      ctx.fillStyle = n++ % 2 ? '#1a7f64' : '#a8325e';
+      ctx.fillRect(0, 0, 64, 48);
+    }, 40);
+    const recorder = new MediaRecorder(canvas.captureStream(25), { mimeType: 'video/webm' });
+    const chunks = [];
+    recorder.ondataavailable = (e) => chunks.push(e.data);
+    const stopped = new Promise((resolve) => { recorder.onstop = resolve; });
+    recorder.start();
+    await new Promise((resolve) => setTimeout(resolve, 800));
+    recorder.stop();
+    await stopped;
+    clearInterval(paint);
+    return Array.from(new Uint8Array(await new Blob(chunks).arrayBuffer()));
+  });
+  return Buffer.from(bytes);
+}
+
+scenario('an organizer uploads a video to a room with a progress bar and a guest watches it by byte ranges', async (open) => {
+  const host = await open();
+  await organizerLive(host);
+  await follow(host, () => host.locator('[data-list=rooms] a').first().click());
+  const roomLink = await host.locator('[data-link=room]').getAttribute('href');
+  const video = await recordWebm(host);
+  assert.ok(video.length > 100, 'the browser recorded a video');
+  await host.setInputFiles('[data-form=video] input[type=file]', { name: 'вступление.webm', mimeType: 'video/webm', buffer: video });
+  await follow(host, () => host.click('[data-action=upload-video]'));
+  await host.locator('[data-video-file] [data-playing]').waitFor();
+
+  const guest = await open();
+  await enterAsGuest(guest, roomLink, 'Мира');
+  const player = guest.locator('video[data-video]');
+  const src = await player.getAttribute('src');
+  assert.match(src, /^\/live\/w\/\d+\/video\//, 'the room plays the uploaded file through its signed link');
+  // The player reads the file as a browser does, by byte ranges.
+  const part = await guest.evaluate(async (url) => {
+    const r = await fetch(url, { headers: { Range: 'bytes=0-3' } });
+    return { status: r.status, range: r.headers.get('content-range'), head: Array.from(new Uint8Array(await r.arrayBuffer())) };
+  }, src);
+  assert.equal(part.status, 206);
+  assert.equal(part.range, `bytes 0-3/${video.length}`);
+  assert.deepEqual(part.head, [0x1a, 0x45, 0xdf, 0xa3], 'a WebM file begins with its EBML header');
+  await guest.waitForFunction(() => document.querySelector('video[data-video]').readyState >= 1);
+  // Another browser cannot use the guest's link.
+  const stranger = await open();
+  await stranger.goto(`${base}/`);
+  const status = await stranger.evaluate(async (url) => (await fetch(url)).status, src);
+  assert.equal(status, 404);
+  await snap(guest, 'live-room-uploaded-video');
 });
