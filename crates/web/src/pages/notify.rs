@@ -5,9 +5,12 @@
 //! Replies may carry an attachment: the page's reply form is a multipart
 //! form posted to `…/upload` (the only routes allowed large bodies).
 
+use std::collections::HashMap;
+
 use askama::Template;
 use axum::Router;
-use axum::extract::{Multipart, Path, Query, State};
+use axum::extract::{FromRequestParts, Multipart, Path, Query, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -42,33 +45,27 @@ pub fn router() -> Router<AppState> {
             get(prefs_page).post(save_prefs),
         )
         .route("/cabinet/support", get(my_threads).post(open_thread))
-        .route("/cabinet/support/{thread}", get(my_thread).post(my_reply))
-        .route("/cabinet/support/{thread}/last", get(my_last))
-        .route("/cabinet/support/{thread}/upload", post(my_upload))
-        .route("/cabinet/support/{thread}/files/{message}", get(my_file))
+        .route("/cabinet/support/{thread}", get(show_thread).post(reply))
+        .route("/cabinet/support/{thread}/last", get(last))
+        .route("/cabinet/support/{thread}/upload", post(upload))
+        .route("/cabinet/support/{thread}/files/{message}", get(attachment))
         .route("/org/{org}/support", get(org_inbox))
+        .route("/org/{org}/support/{thread}", get(show_thread).post(reply))
+        .route("/org/{org}/support/{thread}/update", post(update))
+        .route("/org/{org}/support/{thread}/last", get(last))
+        .route("/org/{org}/support/{thread}/upload", post(upload))
         .route(
-            "/org/{org}/support/{thread}",
-            get(org_thread).post(org_reply),
+            "/org/{org}/support/{thread}/files/{message}",
+            get(attachment),
         )
-        .route("/org/{org}/support/{thread}/update", post(org_update))
-        .route("/org/{org}/support/{thread}/last", get(org_last))
-        .route("/org/{org}/support/{thread}/upload", post(org_upload))
-        .route("/org/{org}/support/{thread}/files/{message}", get(org_file))
         .route("/org/{org}/mailings", get(mailings_page).post(send_mailing))
         .route("/org/{org}/sending", get(sending_page).post(save_sending))
         .route("/admin/support", get(operator_inbox))
-        .route(
-            "/admin/support/{thread}",
-            get(operator_thread).post(operator_reply),
-        )
-        .route("/admin/support/{thread}/update", post(operator_update))
-        .route("/admin/support/{thread}/last", get(operator_last))
-        .route("/admin/support/{thread}/upload", post(operator_upload))
-        .route(
-            "/admin/support/{thread}/files/{message}",
-            get(operator_file),
-        )
+        .route("/admin/support/{thread}", get(show_thread).post(reply))
+        .route("/admin/support/{thread}/update", post(update))
+        .route("/admin/support/{thread}/last", get(last))
+        .route("/admin/support/{thread}/upload", post(upload))
+        .route("/admin/support/{thread}/files/{message}", get(attachment))
         .route(
             "/unsubscribe/{token}",
             get(unsubscribe_page).post(unsubscribe),
@@ -356,6 +353,43 @@ enum Place {
     Operator,
 }
 
+/// A support thread route as it was reached: the side it belongs to, read
+/// off the path (`/org/{org}/support/…` an organizer's inbox,
+/// `/admin/support/…` the operator's, `/cabinet/support/…` the person's),
+/// and the thread and message it names. One set of handlers serves all
+/// three sides.
+struct At {
+    place: Place,
+    thread: i64,
+    message: Option<i64>,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for At {
+    type Rejection = PageError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, PageError> {
+        let Path(params) = Path::<HashMap<String, String>>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| PageError(Error::NotFound))?;
+        let number = |name: &str| -> Result<Option<i64>, PageError> {
+            params
+                .get(name)
+                .map(|v| v.parse::<i64>().map_err(|_| PageError(Error::NotFound)))
+                .transpose()
+        };
+        let place = match number("org")? {
+            Some(org) => Place::Org(OrgId(org)),
+            None if parts.uri.path().starts_with("/admin/") => Place::Operator,
+            None => Place::Cabinet,
+        };
+        Ok(At {
+            place,
+            thread: number("thread")?.ok_or(PageError(Error::NotFound))?,
+            message: number("message")?,
+        })
+    }
+}
+
 async fn thread_page(
     state: &AppState,
     ctx: &Ctx,
@@ -389,20 +423,22 @@ async fn thread_page(
 }
 
 async fn show_thread(
-    state: AppState,
+    State(state): State<AppState>,
     ctx: Ctx,
-    place: Place,
-    id: i64,
+    At {
+        place, thread: id, ..
+    }: At,
 ) -> Result<Response, PageError> {
     render(&thread_page(&state, &ctx, place, id, FormErrors::default()).await?)
 }
 
 async fn reply(
-    state: AppState,
+    State(state): State<AppState>,
     ctx: Ctx,
-    place: Place,
-    id: i64,
-    form: ReplyForm,
+    At {
+        place, thread: id, ..
+    }: At,
+    CsrfForm(form): CsrfForm<ReplyForm>,
 ) -> Result<Response, PageError> {
     let side = side_of(&state, &ctx, place).await?;
     match support::post(&state.db, side.viewer, side.desk, id, &form.body, None).await {
@@ -417,11 +453,12 @@ async fn reply(
 }
 
 async fn update(
-    state: AppState,
+    State(state): State<AppState>,
     ctx: Ctx,
-    place: Place,
-    id: i64,
-    form: UpdateForm,
+    At {
+        place, thread: id, ..
+    }: At,
+    CsrfForm(form): CsrfForm<UpdateForm>,
 ) -> Result<Response, PageError> {
     let side = side_of(&state, &ctx, place).await?;
     let Viewer::Staff(staff) = side.viewer else {
@@ -444,10 +481,11 @@ const LINK_SECONDS: i64 = 10 * 60;
 /// A reply with an optional attachment (a multipart form): the file is
 /// stored for the thread's organizer, within its plan's storage.
 async fn upload(
-    state: AppState,
+    State(state): State<AppState>,
     ctx: Ctx,
-    place: Place,
-    id: i64,
+    At {
+        place, thread: id, ..
+    }: At,
     headers: HeaderMap,
     form: Multipart,
 ) -> Result<Response, PageError> {
@@ -492,12 +530,15 @@ async fn upload(
 
 /// Opens a message's attachment through a fresh link signed for the viewer.
 async fn attachment(
-    state: AppState,
+    State(state): State<AppState>,
     ctx: Ctx,
-    place: Place,
-    id: i64,
-    message: i64,
+    At {
+        place,
+        thread: id,
+        message,
+    }: At,
 ) -> Result<Response, PageError> {
+    let message = message.ok_or(PageError(Error::NotFound))?;
     let side = side_of(&state, &ctx, place).await?;
     let (_, file) = support::attachment(&state.db, side.viewer, side.desk, id, message).await?;
     let user = ctx.user()?.id;
@@ -507,62 +548,14 @@ async fn attachment(
     Ok(see_other(&format!("/files/{token}")))
 }
 
-async fn my_upload(
-    State(s): State<AppState>,
-    ctx: Ctx,
-    Path(id): Path<i64>,
-    headers: HeaderMap,
-    form: Multipart,
-) -> Result<Response, PageError> {
-    upload(s, ctx, Place::Cabinet, id, headers, form).await
-}
-
-async fn my_file(
-    State(s): State<AppState>,
-    ctx: Ctx,
-    Path((id, m)): Path<(i64, i64)>,
-) -> Result<Response, PageError> {
-    attachment(s, ctx, Place::Cabinet, id, m).await
-}
-
-async fn org_upload(
-    State(s): State<AppState>,
-    ctx: Ctx,
-    Path((org, id)): Path<(i64, i64)>,
-    headers: HeaderMap,
-    form: Multipart,
-) -> Result<Response, PageError> {
-    upload(s, ctx, Place::Org(OrgId(org)), id, headers, form).await
-}
-
-async fn org_file(
-    State(s): State<AppState>,
-    ctx: Ctx,
-    Path((org, id, m)): Path<(i64, i64, i64)>,
-) -> Result<Response, PageError> {
-    attachment(s, ctx, Place::Org(OrgId(org)), id, m).await
-}
-
-async fn operator_upload(
-    State(s): State<AppState>,
-    ctx: Ctx,
-    Path(id): Path<i64>,
-    headers: HeaderMap,
-    form: Multipart,
-) -> Result<Response, PageError> {
-    upload(s, ctx, Place::Operator, id, headers, form).await
-}
-
-async fn operator_file(
-    State(s): State<AppState>,
-    ctx: Ctx,
-    Path((id, m)): Path<(i64, i64)>,
-) -> Result<Response, PageError> {
-    attachment(s, ctx, Place::Operator, id, m).await
-}
-
 /// The newest message's id, for the page's polling script.
-async fn last(state: AppState, ctx: Ctx, place: Place, id: i64) -> Result<Response, PageError> {
+async fn last(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    At {
+        place, thread: id, ..
+    }: At,
+) -> Result<Response, PageError> {
     let side = side_of(&state, &ctx, place).await?;
     let last = support::last_message(&state.db, side.viewer, side.desk, id).await?;
     Ok((
@@ -570,99 +563,6 @@ async fn last(state: AppState, ctx: Ctx, place: Place, id: i64) -> Result<Respon
         axum::Json(serde_json::json!({ "last": last })),
     )
         .into_response())
-}
-
-async fn my_thread(
-    State(s): State<AppState>,
-    ctx: Ctx,
-    Path(id): Path<i64>,
-) -> Result<Response, PageError> {
-    show_thread(s, ctx, Place::Cabinet, id).await
-}
-
-async fn my_reply(
-    State(s): State<AppState>,
-    ctx: Ctx,
-    Path(id): Path<i64>,
-    CsrfForm(f): CsrfForm<ReplyForm>,
-) -> Result<Response, PageError> {
-    reply(s, ctx, Place::Cabinet, id, f).await
-}
-
-async fn my_last(
-    State(s): State<AppState>,
-    ctx: Ctx,
-    Path(id): Path<i64>,
-) -> Result<Response, PageError> {
-    last(s, ctx, Place::Cabinet, id).await
-}
-
-async fn org_thread(
-    State(s): State<AppState>,
-    ctx: Ctx,
-    Path((org, id)): Path<(i64, i64)>,
-) -> Result<Response, PageError> {
-    show_thread(s, ctx, Place::Org(OrgId(org)), id).await
-}
-
-async fn org_reply(
-    State(s): State<AppState>,
-    ctx: Ctx,
-    Path((org, id)): Path<(i64, i64)>,
-    CsrfForm(f): CsrfForm<ReplyForm>,
-) -> Result<Response, PageError> {
-    reply(s, ctx, Place::Org(OrgId(org)), id, f).await
-}
-
-async fn org_update(
-    State(s): State<AppState>,
-    ctx: Ctx,
-    Path((org, id)): Path<(i64, i64)>,
-    CsrfForm(f): CsrfForm<UpdateForm>,
-) -> Result<Response, PageError> {
-    update(s, ctx, Place::Org(OrgId(org)), id, f).await
-}
-
-async fn org_last(
-    State(s): State<AppState>,
-    ctx: Ctx,
-    Path((org, id)): Path<(i64, i64)>,
-) -> Result<Response, PageError> {
-    last(s, ctx, Place::Org(OrgId(org)), id).await
-}
-
-async fn operator_thread(
-    State(s): State<AppState>,
-    ctx: Ctx,
-    Path(id): Path<i64>,
-) -> Result<Response, PageError> {
-    show_thread(s, ctx, Place::Operator, id).await
-}
-
-async fn operator_reply(
-    State(s): State<AppState>,
-    ctx: Ctx,
-    Path(id): Path<i64>,
-    CsrfForm(f): CsrfForm<ReplyForm>,
-) -> Result<Response, PageError> {
-    reply(s, ctx, Place::Operator, id, f).await
-}
-
-async fn operator_update(
-    State(s): State<AppState>,
-    ctx: Ctx,
-    Path(id): Path<i64>,
-    CsrfForm(f): CsrfForm<UpdateForm>,
-) -> Result<Response, PageError> {
-    update(s, ctx, Place::Operator, id, f).await
-}
-
-async fn operator_last(
-    State(s): State<AppState>,
-    ctx: Ctx,
-    Path(id): Path<i64>,
-) -> Result<Response, PageError> {
-    last(s, ctx, Place::Operator, id).await
 }
 
 // ------------------------------------------------------------ support: the desk's inbox
