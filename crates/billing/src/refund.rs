@@ -320,6 +320,21 @@ pub async fn preview_own(db: &Db, customer: UserId, order_id: i64) -> Result<(Or
     Ok((order, p))
 }
 
+/// What giving up a place bought by `order` (a booking, a ticket) would
+/// give back now: the order's refund while the place stands `paid`, nothing
+/// otherwise (held and unpaid, already cancelled, or free).
+pub async fn preview_place(
+    db: &Db,
+    customer: UserId,
+    order: Option<i64>,
+    paid: bool,
+) -> Result<Preview> {
+    match order {
+        Some(order) if paid => Ok(preview_own(db, customer, order).await?.1),
+        _ => Ok(Preview::nothing_paid()),
+    }
+}
+
 /// The customer asks for their money back under the order's policy. Where
 /// the policy needs the organizer's approval (cooling-off, an erroneous
 /// payment) the request waits with its written reasons; otherwise the

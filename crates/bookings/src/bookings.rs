@@ -545,13 +545,10 @@ async fn set_refunded(tx: &mut Tx, id: i64, amount: Money) -> Result<()> {
     Ok(())
 }
 
-/// What cancelling now would give back (EX §6), before the member decides.
-pub async fn cancel_preview(db: &Db, user: UserId, id: i64) -> Result<Preview> {
-    let b = get_own(db, user, id).await?;
-    match (b.order_id, b.status.as_str()) {
-        (Some(order), "confirmed") => Ok(refund::preview_own(db, user, order).await?.1),
-        _ => Ok(Preview::nothing_paid()),
-    }
+/// What cancelling the member's booking `b` now would give back (EX §6),
+/// before they decide; the order is looked up as theirs.
+pub async fn cancel_preview(db: &Db, user: UserId, b: &Booking) -> Result<Preview> {
+    refund::preview_place(db, user, b.order_id, b.status == "confirmed").await
 }
 
 /// The member cancels their own booking: the refund the policy gives (EX

@@ -798,13 +798,10 @@ async fn set_refunded(tx: &mut Tx, id: i64, amount: Money) -> Result<()> {
     Ok(())
 }
 
-/// What cancelling the ticket now would give back (EX §6).
-pub async fn cancel_preview(db: &Db, user: UserId, id: i64) -> Result<Preview> {
-    let t = ticket_own(db, user, id).await?;
-    match (t.order_id, t.status.as_str()) {
-        (Some(order), "confirmed") => Ok(refund::preview_own(db, user, order).await?.1),
-        _ => Ok(Preview::nothing_paid()),
-    }
+/// What cancelling the member's ticket `t` now would give back (EX §6);
+/// the order is looked up as theirs.
+pub async fn cancel_preview(db: &Db, user: UserId, t: &Ticket) -> Result<Preview> {
+    refund::preview_place(db, user, t.order_id, t.status == "confirmed").await
 }
 
 /// The member cancels their ticket (or leaves the waiting list); a paid

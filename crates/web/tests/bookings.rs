@@ -407,7 +407,8 @@ db_test! {
             (1, 0),
         ] {
             at(start - before_ms);
-            let p = bookings::cancel_preview(&app.db, me, b.id).await?;
+            let mine = bookings::get_own(&app.db, me, b.id).await?;
+            let p = bookings::cancel_preview(&app.db, me, &mine).await?;
             ensure!(p.refund == Money::from_tiyn(refund), "{before_ms} ms before: {p:?}");
             ensure!(p.refund.tiyn() + p.kept.tiyn() == 500_000);
         }

@@ -1179,7 +1179,7 @@ async fn booking_view(
     render(&BookingPage {
         l: Layout::new(ctx),
         sections: &super::cabinet::SECTIONS,
-        preview: bookings::cancel_preview(&state.db, user.id, id).await?,
+        preview: bookings::cancel_preview(&state.db, user.id, &booking).await?,
         now: state.db.now().0,
         booking,
         errors,
@@ -1282,7 +1282,7 @@ async fn ticket_view(
     render(&TicketPage {
         l: Layout::new(ctx),
         sections: &super::cabinet::SECTIONS,
-        preview: events::cancel_preview(&state.db, user.id, id).await?,
+        preview: events::cancel_preview(&state.db, user.id, &ticket).await?,
         checkin_url: checkin_url(state, &ticket),
         ticket,
         errors,
