@@ -361,3 +361,23 @@ fn storage_settings_that_cannot_work_are_refused_with_the_reason() {
         );
     }
 }
+
+db_only_test! {
+    async fn many_files_come_in_one_query_in_the_order_asked_without_deleted_ones(t: TestDb) {
+        let org = organizer(&t.db).await?;
+        let s = storages().await?.into_iter().next().context("the data folder")?;
+        let mut ids = Vec::new();
+        for name in ["a.txt", "b.txt", "c.txt"] {
+            let f = s.files.save(&t.db, upload(org, tabys_files::ATTACHMENT, name), body(&[b"text"])).await?;
+            ids.push(f.id);
+        }
+        s.files.delete(&t.db, org, ids[1]).await?;
+        let asked = [ids[2], ids[1], ids[0]];
+        let got: Vec<i64> = tabys_files::get_many(&t.db, org, &asked).await?.iter().map(|f| f.id).collect();
+        assert_eq!(got, vec![ids[2], ids[0]], "asked order kept, the deleted file left out");
+        let elsewhere = OrgId(org.0 + 1000);
+        assert!(tabys_files::get_many(&t.db, elsewhere, &asked).await?.is_empty(), "another organizer's files are not given");
+        assert!(tabys_files::get_many(&t.db, org, &[]).await?.is_empty());
+        Ok(())
+    }
+}

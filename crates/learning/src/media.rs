@@ -4,7 +4,6 @@
 //! files belong to which lesson. Pages hand each student links signed for
 //! that student alone, valid for minutes (LZ 11.5, LZ-8).
 
-use sqlx::Row;
 use tabys_core::ids::OrgId;
 use tabys_core::{Error, Result};
 use tabys_files::StoredFile;
@@ -51,25 +50,17 @@ pub async fn detach(db: &Db, org: OrgId, lesson: i64, file: i64) -> Result<()> {
     Ok(())
 }
 
-/// A lesson's files in the order they were added.
+/// A lesson's files in the order they were added (files deleted from the
+/// library since are left out).
 pub async fn of_lesson(db: &Db, org: OrgId, lesson: i64) -> Result<Vec<StoredFile>> {
-    let rows = sqlx::query(
+    let ids: Vec<i64> = sqlx::query_scalar(
         "SELECT file_id FROM lesson_files WHERE org_id = $1 AND lesson_id = $2 ORDER BY created_at, file_id",
     )
     .bind(org.0)
     .bind(lesson)
     .fetch_all(db.read())
     .await?;
-    let mut out = Vec::with_capacity(rows.len());
-    for r in rows {
-        match tabys_files::get(db, org, r.try_get(0)?).await {
-            Ok(f) => out.push(f),
-            // Deleted from the library since: nothing to show.
-            Err(Error::NotFound) => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(out)
+    tabys_files::get_many(db, org, &ids).await
 }
 
 /// Attaches a file the student uploaded to their own submission, while it
@@ -98,20 +89,12 @@ pub async fn attach_to_submission(
 
 /// The files attached to a submission, oldest first.
 pub async fn of_submission(db: &Db, org: OrgId, submission: i64) -> Result<Vec<StoredFile>> {
-    let rows = sqlx::query(
+    let ids: Vec<i64> = sqlx::query_scalar(
         "SELECT file_id FROM submission_files WHERE org_id = $1 AND submission_id = $2 ORDER BY created_at, file_id",
     )
     .bind(org.0)
     .bind(submission)
     .fetch_all(db.read())
     .await?;
-    let mut out = Vec::with_capacity(rows.len());
-    for r in rows {
-        match tabys_files::get(db, org, r.try_get(0)?).await {
-            Ok(f) => out.push(f),
-            Err(Error::NotFound) => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(out)
+    tabys_files::get_many(db, org, &ids).await
 }
