@@ -9,6 +9,7 @@ pub mod calendar;
 pub mod clock;
 pub mod email;
 pub mod error;
+pub mod html;
 pub mod iban;
 pub mod ids;
 pub mod iin;

@@ -21,6 +21,7 @@ use std::sync::OnceLock;
 
 use fluent_bundle::concurrent::FluentBundle;
 use fluent_bundle::{FluentArgs, FluentResource, FluentValue};
+use tabys_core::html::escape;
 use tabys_core::locale::Locale;
 use tabys_i18n::SOURCES;
 
@@ -212,22 +213,6 @@ pub fn sms(
     args: &serde_json::Map<String, serde_json::Value>,
 ) -> Result<String, String> {
     format(locale, key, &derived(locale, args)?)
-}
-
-/// Escapes text for HTML.
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
 }
 
 /// Escapes a line and makes its `http(s)://` addresses clickable.

@@ -8,21 +8,7 @@
 //! - `**bold**`, `*italic*` and `[text](https://…)` inside a line
 //!   (links only to `http://` and `https://`, opened without a referrer).
 
-/// Escapes the five characters that matter in HTML text and attributes.
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
-}
+use tabys_core::html::escape;
 
 /// The lesson text as HTML.
 pub fn to_html(src: &str) -> String {

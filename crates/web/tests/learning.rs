@@ -87,7 +87,7 @@ fn refused(r: &Reply, status: StatusCode, code: &str) -> anyhow::Result<()> {
     );
     let text = msg(code);
     ensure!(
-        r.text.contains(&tabys_learning::markup::escape(&text)) || r.text.contains(&text),
+        r.text.contains(&tabys_core::html::escape(&text)) || r.text.contains(&text),
         "no message for {code} ({text}) in: {}",
         r.text
     );
