@@ -206,11 +206,19 @@ pub struct Connection<F> {
     pub queue: mpsc::Receiver<F>,
     /// Fires when the hub ends the connection; send [`Kick::frame`] and close.
     pub kick: oneshot::Receiver<Kick>,
+    /// Passes the participant's frames to the session, from whichever task
+    /// reads the socket.
+    pub sender: ConnectionSender<F>,
+}
+
+/// The sending half of a [`Connection`].
+pub struct ConnectionSender<F> {
+    id: u64,
     own: mpsc::Sender<F>,
     cmd: mpsc::Sender<Cmd<F>>,
 }
 
-impl<F: Wire> Connection<F> {
+impl<F: Wire> ConnectionSender<F> {
     /// Passes a participant's frame to the session, stamped with the
     /// moment it was received (wall clock, µs) for latency measurement.
     pub async fn send(&self, frame: ClientFrame, rx_us: i64) {
@@ -225,39 +233,6 @@ impl<F: Wire> Connection<F> {
     }
 
     /// An error frame to this participant only; dropped if their queue is full.
-    pub fn error(&self, code: &str) {
-        let _ = self.own.try_send(F::from(error_frame(code)));
-    }
-
-    /// A handle to pass the participant's frames from another task.
-    pub fn sender(&self) -> ConnectionSender<F> {
-        ConnectionSender {
-            id: self.id,
-            own: self.own.clone(),
-            cmd: self.cmd.clone(),
-        }
-    }
-}
-
-/// The sending half of a [`Connection`], for the task that reads the socket.
-pub struct ConnectionSender<F> {
-    id: u64,
-    own: mpsc::Sender<F>,
-    cmd: mpsc::Sender<Cmd<F>>,
-}
-
-impl<F: Wire> ConnectionSender<F> {
-    pub async fn send(&self, frame: ClientFrame, rx_us: i64) {
-        let _ = self
-            .cmd
-            .send(Cmd::Client {
-                conn: self.id,
-                frame,
-                rx_us,
-            })
-            .await;
-    }
-
     pub fn error(&self, code: &str) {
         let _ = self.own.try_send(F::from(error_frame(code)));
     }
@@ -369,8 +344,11 @@ impl<F: Wire> Hubs<F> {
                 participant: member.participant,
                 queue: joined.queue,
                 kick: joined.kick,
-                own: joined.own,
-                cmd: handle.cmd,
+                sender: ConnectionSender {
+                    id: joined.id,
+                    own: joined.own,
+                    cmd: handle.cmd,
+                },
             });
         }
         Err(Error::Conflict("live-not-running"))

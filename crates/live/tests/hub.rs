@@ -107,12 +107,12 @@ db_only_test! {
         let mut host = hubs.join(w.id, member("u1", true), None).await?;
         next(&mut host, "hello").await?;
         t.clock.advance_seconds(3);
-        host.send(chat("раз"), 0).await;
+        host.sender.send(chat("раз"), 0).await;
         next(&mut host, "msg").await?;
         t.clock.advance_seconds(4);
-        host.send(chat("два"), 0).await;
+        host.sender.send(chat("два"), 0).await;
         let two = next(&mut host, "msg").await?;
-        host.send(ClientFrame::Delete { seq: two["seq"].as_u64().context("seq")? }, 0).await;
+        host.sender.send(ClientFrame::Delete { seq: two["seq"].as_u64().context("seq")? }, 0).await;
         next(&mut host, "deleted").await?;
         hubs.close(w.id).await;
         hubs.flush().await;
@@ -175,7 +175,7 @@ db_only_test! {
         let mut host = hubs.join(w.id, member("u1", true), None).await?;
         let mut slow = hubs.join(w.id, member("g1", false), None).await?;
         for i in 0..20 {
-            host.send(chat(&format!("m{i}")), 0).await;
+            host.sender.send(chat(&format!("m{i}")), 0).await;
             next(&mut host, "msg").await?;
         }
         let why = tokio::time::timeout(Duration::from_secs(5), &mut slow.kick).await??;

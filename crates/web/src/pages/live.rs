@@ -1748,10 +1748,10 @@ async fn socket(
 
 async fn run_socket(socket: WebSocket, conn: Connection<Utf8Bytes>) {
     let (mut sink, mut stream) = socket.split();
-    let sender = conn.sender();
     let Connection {
         mut queue,
         mut kick,
+        sender,
         ..
     } = conn;
     let (done_tx, mut done) = tokio::sync::oneshot::channel::<()>();
