@@ -49,7 +49,7 @@ pub fn router() -> Router<AppState> {
         .route("/cabinet/support/{thread}/last", get(last))
         .route("/cabinet/support/{thread}/upload", post(upload))
         .route("/cabinet/support/{thread}/files/{message}", get(attachment))
-        .route("/org/{org}/support", get(org_inbox))
+        .route("/org/{org}/support", get(inbox))
         .route("/org/{org}/support/{thread}", get(show_thread).post(reply))
         .route("/org/{org}/support/{thread}/update", post(update))
         .route("/org/{org}/support/{thread}/last", get(last))
@@ -60,7 +60,7 @@ pub fn router() -> Router<AppState> {
         )
         .route("/org/{org}/mailings", get(mailings_page).post(send_mailing))
         .route("/org/{org}/sending", get(sending_page).post(save_sending))
-        .route("/admin/support", get(operator_inbox))
+        .route("/admin/support", get(inbox))
         .route("/admin/support/{thread}", get(show_thread).post(reply))
         .route("/admin/support/{thread}/update", post(update))
         .route("/admin/support/{thread}/last", get(last))
@@ -353,11 +353,25 @@ enum Place {
     Operator,
 }
 
-/// A support thread route as it was reached: the side it belongs to, read
-/// off the path (`/org/{org}/support/…` an organizer's inbox,
-/// `/admin/support/…` the operator's, `/cabinet/support/…` the person's),
-/// and the thread and message it names. One set of handlers serves all
-/// three sides.
+/// The side a support route belongs to, read off its path:
+/// `/org/{org}/support…` an organizer's inbox, `/admin/support…` the
+/// operator's, `/cabinet/support…` the person's own. One set of handlers
+/// serves all three sides.
+impl<S: Send + Sync> FromRequestParts<S> for Place {
+    type Rejection = PageError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, PageError> {
+        let params = path_numbers(parts, state).await?;
+        Ok(match params.get("org") {
+            Some(org) => Place::Org(OrgId(*org)),
+            None if parts.uri.path().starts_with("/admin/") => Place::Operator,
+            None => Place::Cabinet,
+        })
+    }
+}
+
+/// A support thread route as it was reached: its side, and the thread and
+/// message it names.
 struct At {
     place: Place,
     thread: i64,
@@ -368,26 +382,25 @@ impl<S: Send + Sync> FromRequestParts<S> for At {
     type Rejection = PageError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, PageError> {
-        let Path(params) = Path::<HashMap<String, String>>::from_request_parts(parts, state)
-            .await
-            .map_err(|_| PageError(Error::NotFound))?;
-        let number = |name: &str| -> Result<Option<i64>, PageError> {
-            params
-                .get(name)
-                .map(|v| v.parse::<i64>().map_err(|_| PageError(Error::NotFound)))
-                .transpose()
-        };
-        let place = match number("org")? {
-            Some(org) => Place::Org(OrgId(org)),
-            None if parts.uri.path().starts_with("/admin/") => Place::Operator,
-            None => Place::Cabinet,
-        };
+        let place = Place::from_request_parts(parts, state).await?;
+        let params = path_numbers(parts, state).await?;
         Ok(At {
             place,
-            thread: number("thread")?.ok_or(PageError(Error::NotFound))?,
-            message: number("message")?,
+            thread: *params.get("thread").ok_or(PageError(Error::NotFound))?,
+            message: params.get("message").copied(),
         })
     }
+}
+
+/// The route's path parameters, every one a number; anything else is not found.
+async fn path_numbers<S: Send + Sync>(
+    parts: &mut Parts,
+    state: &S,
+) -> Result<HashMap<String, i64>, PageError> {
+    let Path(params) = Path::<HashMap<String, i64>>::from_request_parts(parts, state)
+        .await
+        .map_err(|_| PageError(Error::NotFound))?;
+    Ok(params)
 }
 
 async fn thread_page(
@@ -590,34 +603,21 @@ struct StatusQuery {
     status: String,
 }
 
-async fn org_inbox(
+/// A desk's shared inbox: an organizer's or the operator's.
+async fn inbox(
     State(state): State<AppState>,
     ctx: Ctx,
-    Path(org): Path<i64>,
+    place: Place,
     Query(q): Query<StatusQuery>,
 ) -> Result<Response, PageError> {
-    let org = OrgId(org);
-    let side = side_of(&state, &ctx, Place::Org(org)).await?;
+    if matches!(place, Place::Cabinet) {
+        return Err(PageError(Error::NotFound));
+    }
+    let side = side_of(&state, &ctx, place).await?;
     render(&Inbox {
         l: Layout::new(&ctx),
-        threads: support::inbox(&state.db, Some(org), Some(q.status.as_str())).await?,
+        threads: support::inbox(&state.db, side.desk, Some(q.status.as_str())).await?,
         org: side.org,
-        base: side.base,
-        status: q.status,
-        statuses: support::STATUSES,
-    })
-}
-
-async fn operator_inbox(
-    State(state): State<AppState>,
-    ctx: Ctx,
-    Query(q): Query<StatusQuery>,
-) -> Result<Response, PageError> {
-    let side = side_of(&state, &ctx, Place::Operator).await?;
-    render(&Inbox {
-        l: Layout::new(&ctx),
-        threads: support::inbox(&state.db, None, Some(q.status.as_str())).await?,
-        org: None,
         base: side.base,
         status: q.status,
         statuses: support::STATUSES,
